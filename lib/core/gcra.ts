@@ -1,0 +1,113 @@
+import type { GcraPolicy } from './policy';
+
+/**
+ * Slack for float comparisons, in ms. T = 1000/3 is not exact in binary, so a request that is
+ * exactly on time may compute as 1e-13 ms late; one nanosecond of tolerance cannot admit anything
+ * measurably early. gcra.lua uses the same constant.
+ */
+export const EPSILON_MS = 1e-6;
+
+/** What one policy says about one request, before the all-or-nothing rule is applied. */
+export interface GcraStep {
+  /** max(tat, now): where this request's reservation starts. */
+  readonly base: number;
+  /** base + cost * T: the state if this request is charged. */
+  readonly newTat: number;
+  /** How far ahead of now `newTat` may run for this policy and cost. */
+  readonly aheadMs: number;
+  /** Whether this policy alone admits the request. */
+  readonly admits: boolean;
+}
+
+/** One policy's part of a decision (the fields mean what they mean on `Decision`). */
+export interface PolicyOutcome {
+  /** Whether this policy alone admits the request (the request passes only if all do). */
+  readonly admits: boolean;
+  readonly remaining: number;
+  readonly retryAfterMs: number;
+  readonly resetMs: number;
+  readonly delayMs: number;
+  /** The state after the decision: `newTat` if the request was charged, else the state it found. */
+  readonly tat: number;
+}
+
+/**
+ * How far ahead of now a reservation may end.
+ * Reject mode (both shapes: the token bucket, and the leaky bucket as a meter): tau.
+ * A waiting token bucket: tau plus the longest wait. A waiting leaky bucket: the queue (tau),
+ * and its departure `base = newTat - increment` no later than maxWait.
+ */
+export function aheadMs(policy: GcraPolicy, increment: number): number {
+  if (policy.mode === 'reject') return policy.tauMs;
+  if (policy.shape === 'token-bucket') return policy.tauMs + policy.maxWaitMs;
+  return Math.min(policy.tauMs, policy.maxWaitMs + increment);
+}
+
+/** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
+export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
+  const base = tat === undefined ? now : Math.max(tat, now);
+  const increment = cost * policy.emissionMs;
+  const newTat = base + increment;
+  const ahead = aheadMs(policy, increment);
+  const admits = newTat - now <= ahead + EPSILON_MS;
+  return { base, newTat, aheadMs: ahead, admits };
+}
+
+/**
+ * The numbers a client sees, once it is known whether the request was charged.
+ * A request that no waiting can admit (cost * T beyond what the policy ever allows ahead)
+ * gets retryAfterMs = Infinity.
+ */
+export function outcome(s: GcraStep, now: number, policy: GcraPolicy, charged: boolean): PolicyOutcome {
+  const tat = charged ? s.newTat : s.base;
+  const resetMs = tat - now;
+  const free = (policy.tauMs - resetMs) / policy.emissionMs;
+  const remaining = free > 0 ? Math.floor(free + EPSILON_MS) : 0;
+  let delayMs = 0;
+  if (charged && policy.mode === 'wait') {
+    delayMs = policy.shape === 'token-bucket' ? Math.max(0, s.newTat - policy.tauMs - now) : s.base - now;
+  }
+  let retryAfterMs = 0;
+  if (!s.admits) {
+    const increment = s.newTat - s.base;
+    retryAfterMs = increment > s.aheadMs + EPSILON_MS ? Infinity : s.newTat - s.aheadMs - now;
+  }
+  return { admits: s.admits, remaining, retryAfterMs, resetMs, delayMs, tat };
+}
+
+/**
+ * Decides one request against every policy that applies to it, all or nothing:
+ * it is charged to every policy only if every policy admits it.
+ * `tats[i]` is the stored state for `policies[i]` (undefined: none).
+ */
+export function decideAll(
+  tats: readonly (number | undefined)[],
+  now: number,
+  policies: readonly GcraPolicy[],
+  costs: readonly number[],
+): PolicyOutcome[] {
+  const steps = policies.map((policy, i) => step(tats[i], now, policy, costs[i]));
+  const charged = steps.every((s) => s.admits);
+  return steps.map((s, i) => outcome(s, now, policies[i], charged));
+}
+
+/** The state of one policy as seen now, nothing charged (cost 0 never moves `tat`). */
+export function peek(tat: number | undefined, now: number, policy: GcraPolicy): PolicyOutcome {
+  return outcome(step(tat, now, policy, 0), now, policy, false);
+}
+
+/**
+ * Gives a cancelled reservation back, only if it is still the last one (`tat` equals the
+ * `newTat` it set): then no later request was spaced after it, and moving tat back cannot
+ * create a burst. Otherwise the slot stays unused: a gap is safe, a burst is not.
+ * Returns the state to store (unchanged when the slot cannot be given back).
+ */
+export function cancel(tat: number | undefined, reservedTat: number, increment: number): number | undefined {
+  return tat === reservedTat ? tat - increment : tat;
+}
+
+/** Whether a request of this cost can ever be admitted by this policy, however long it waits. */
+export function admissible(policy: GcraPolicy, cost: number): boolean {
+  const increment = cost * policy.emissionMs;
+  return increment <= aheadMs(policy, increment) + EPSILON_MS;
+}

@@ -1,0 +1,36 @@
+// The public API of nest-limiter: everything a user imports comes from here, by name.
+
+// Nest module, service, guard and interceptor
+export { LimiterModule } from './limiter.module';
+export { LimiterService, type AcquireOptions } from './limiter.service';
+export { LimiterGuard } from './http/limiter.guard';
+export { LimiterInterceptor } from './http/limiter.interceptor';
+
+// Decorators
+export { TokenBucket } from './http/decorators/token-bucket.decorator';
+export { LeakyBucket } from './http/decorators/leaky-bucket.decorator';
+export { SkipLimit } from './http/decorators/skip-limit.decorator';
+
+// Options
+export type { LimiterModuleOptions, LimiterOptionsFactory, StoreOption } from './options/limiter-module-options.interface';
+export type { BucketOptions, TokenBucketOptions, LeakyBucketOptions, LimitPolicy } from './options/policy-options.interface';
+export type { KeyResolver } from './options/key-resolver.interface';
+export type { Shape, Mode } from './core/policy';
+
+// Decisions
+export type { Decision, PolicyDecision } from './core/decision';
+
+// Time
+export type { Clock } from './core/clock';
+export { SystemClock } from './core/system-clock';
+export { FakeClock } from './core/fake-clock';
+
+// Stores
+export { LimiterStore, type StoreEntry, type StoreVerdict } from './stores/limiter-store';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory.store';
+
+// Errors and HTTP helpers
+export { LimiterError } from './errors/limiter.error';
+export { LimiterConfigError } from './errors/limiter-config.error';
+export { TooManyRequestsException } from './http/too-many-requests.exception';
+export { clientIp } from './http/client-ip';

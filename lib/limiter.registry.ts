@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { toGcraPolicy, type GcraPolicy, type Mode } from './core/policy';
+import { isSkipped, readLimits } from './http/decorators/limit-metadata';
+import type { LimitPolicy } from './options/policy-options.interface';
+import { resolveBucket, type ResolvedBucket } from './options/resolve-bucket';
+import { expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from './options/validate';
+
+/** Everything the guard needs for one route, resolved once. */
+export interface RoutePlan {
+  /** `Controller.method`, for messages. */
+  readonly route: string;
+  readonly buckets: readonly ResolvedBucket[];
+  /** Each bucket's name in the RateLimit headers. */
+  readonly labels: readonly string[];
+  /** Whether any bucket holds requests (mode `wait`). */
+  readonly waits: boolean;
+}
+
+/** Service policies are cached by their text; beyond this many distinct ones the oldest is rebuilt when used. */
+const MAX_SERVICE_POLICIES = 10_000;
+
+/**
+ * Resolves limits lazily and keeps them (seed 004's ConfineManager, without a timer or a thread
+ * per limiter): the plan of each route, and the GCRA policy of each LimitPolicy given to
+ * LimiterService. Policies hold no state (the store does), so dropping one is always safe.
+ */
+@Injectable()
+export class LimiterRegistry {
+  private readonly routes = new WeakMap<object, Map<object, RoutePlan | null>>();
+  private readonly servicePolicies = new Map<string, GcraPolicy>();
+  private readonly knownIds = new Set<string>();
+
+  /** The plan of a controller method, or null when it is not limited. Throws LimiterConfigError for bad options. */
+  routePlan(controller: Function, handler: Function): RoutePlan | null {
+    let plans = this.routes.get(controller);
+    if (!plans) {
+      plans = new Map();
+      this.routes.set(controller, plans);
+    }
+    let plan = plans.get(handler);
+    if (plan === undefined) {
+      plan = this.buildPlan(controller, handler);
+      plans.set(handler, plan);
+    }
+    return plan;
+  }
+
+  /** The GCRA policy of a LimiterService call in the given mode; `where` names the call in errors. */
+  servicePolicy(where: string, raw: LimitPolicy, mode: Mode, maxWaitMs?: number): GcraPolicy {
+    const text = `${mode}|${maxWaitMs}|${raw?.algorithm}|${raw?.rate}|${raw?.capacity}|${raw?.name}`;
+    const cached = this.servicePolicies.get(text);
+    if (cached) return cached;
+    const options = expectObject(where, 'policy', raw) as Record<string, unknown>;
+    expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
+    const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
+    const { policy } = resolveBucket(`${where} policy`, shape, { rate: options.rate, capacity: options.capacity, mode, maxWaitMs }, '');
+    const id = options.name === undefined ? `${shape}:${policy.rate}:${policy.capacity}` : expectName(where, 'policy.name', options.name);
+    const named = toGcraPolicy({ ...policy, id });
+    if (this.servicePolicies.size >= MAX_SERVICE_POLICIES) {
+      this.servicePolicies.delete(this.servicePolicies.keys().next().value as string);
+    }
+    this.servicePolicies.set(text, named);
+    this.knownIds.add(id);
+    return named;
+  }
+
+  /** Every bucket id seen so far: `reset(key)` without a policy clears the key in all of them. */
+  bucketIds(): readonly string[] {
+    return [...this.knownIds];
+  }
+
+  private buildPlan(controller: Function, handler: Function): RoutePlan | null {
+    const own = readLimits(handler);
+    if (!own?.length && (isSkipped(handler) || isSkipped(controller))) return null;
+    const limits = own?.length ? own : readLimits(controller);
+    if (!limits?.length) return null;
+    const route = `${controller.name}.${handler.name}`;
+    const buckets = limits.map((limit, i) =>
+      resolveBucket(`${route} ${limit.decorator}`, limit.shape, limit.options, limits.length > 1 ? `${route}#${i + 1}` : route),
+    );
+    buckets.forEach((b) => this.knownIds.add(b.policy.id));
+    return {
+      route,
+      buckets,
+      labels: labelsOf(buckets),
+      waits: buckets.some((b) => b.policy.mode === 'wait'),
+    };
+  }
+}
+
+/** Header names, made unique: repeated ones get `-2`, `-3`. */
+function labelsOf(buckets: readonly ResolvedBucket[]): string[] {
+  const seen = new Map<string, number>();
+  return buckets.map((b) => {
+    const n = (seen.get(b.label) ?? 0) + 1;
+    seen.set(b.label, n);
+    return n === 1 ? b.label : `${b.label}-${n}`;
+  });
+}

@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+import { LimiterConfigError } from '../errors/limiter-config.error';
+
+/** Keys longer than this are hashed, so a 100 kB header cannot become 100 kB of state per client. */
+export const MAX_KEY_LENGTH = 256;
+
+/**
+ * A bucket key as the stores hold it: strings (and finite numbers, as text) up to 256 characters
+ * as they are, longer ones as `sha256:<hex>`. Anything else, and the empty string, is refused:
+ * there is no shared "undefined" bucket.
+ */
+export function normalizeKey(where: string, value: unknown): string {
+  const key = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new LimiterConfigError(where, 'key', 'a non-empty string (or a finite number)', value);
+  }
+  if (key.length <= MAX_KEY_LENGTH) return key;
+  return `sha256:${createHash('sha256').update(key).digest('hex')}`;
+}

@@ -1,0 +1,38 @@
+import type { Mode } from '../core/policy';
+import type { KeyResolver } from './key-resolver.interface';
+
+/** Options shared by `@TokenBucket` and `@LeakyBucket`. */
+export interface BucketOptions {
+  /** Requests (cost units) per second. Any positive number: 0.5 is one every two seconds. */
+  rate: number;
+  /** Tokens (token bucket: the largest burst) or queue places (leaky bucket). An integer, minimum 1. */
+  capacity: number;
+  /** Units each request takes. An integer, minimum 1, at most what the bucket can ever admit. @default 1 */
+  cost?: number;
+  /** Who the bucket is per: a function of the request. @default the module's `key`, else the client IP (IPv6 by /64) */
+  key?: KeyResolver;
+  /** Routes (and LimiterService calls) that give the same name share one bucket per key. @default one bucket per route */
+  name?: string;
+  /** `reject`: refuse at once when over the limit; `wait`: hold the request until its slot (up to `maxWaitMs`). */
+  mode?: Mode;
+  /** In `wait` mode, the longest a request may be held, in ms. Minimum 0. @default the bucket's length in time (capacity / rate) */
+  maxWaitMs?: number;
+}
+
+/** `@TokenBucket` options: bursts of up to `capacity` pass at once, then `rate` per second. Default mode: `reject`. */
+export type TokenBucketOptions = BucketOptions;
+
+/** `@LeakyBucket` options: requests leave exactly 1/rate apart, FIFO, at most `capacity` queued. */
+export type LeakyBucketOptions = BucketOptions;
+
+/** A policy for LimiterService calls. */
+export interface LimitPolicy {
+  /** `token-bucket` (bursts) or `leaky-bucket` (even spacing). */
+  algorithm: 'token-bucket' | 'leaky-bucket';
+  /** Requests (cost units) per second. */
+  rate: number;
+  /** Tokens or queue places, an integer >= 1. */
+  capacity: number;
+  /** Policies (and routes) with the same name share one bucket per key. @default derived from algorithm, rate and capacity */
+  name?: string;
+}

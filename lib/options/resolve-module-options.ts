@@ -1,0 +1,52 @@
+import type { Clock } from '../core/clock';
+import { SystemClock } from '../core/system-clock';
+import { LimiterConfigError } from '../errors/limiter-config.error';
+import { LimiterStore } from '../stores/limiter-store';
+import type { KeyResolver } from './key-resolver.interface';
+import type { LimiterModuleOptions } from './limiter-module-options.interface';
+import { expectFunction, expectKnownKeys, expectNumber, expectObject } from './validate';
+
+/** Module options with defaults applied: what the providers are built from. */
+export interface ResolvedLimiterOptions {
+  readonly store: LimiterStore | { readonly memory: { readonly maxKeys: number } };
+  readonly clock: Clock;
+  readonly key?: KeyResolver;
+  readonly headers: boolean;
+}
+
+const WHERE = 'LimiterModule options';
+const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'isGlobal'] as const;
+
+/** Validates the module options once, at start-up (forRoot and the forRootAsync factory's result alike). */
+export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions {
+  const options = expectObject(WHERE, 'options', raw) as LimiterModuleOptions & Record<string, unknown>;
+  expectKnownKeys(WHERE, options, MODULE_FIELDS);
+  return {
+    store: resolveStore(options.store),
+    clock: options.clock === undefined ? new SystemClock() : expectClock(options.clock),
+    key: options.key === undefined ? undefined : expectFunction<KeyResolver>(WHERE, 'key', options.key),
+    headers: options.headers === undefined ? true : expectBoolean('headers', options.headers),
+  };
+}
+
+function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
+  if (store === undefined) return { memory: { maxKeys: 1_000_000 } };
+  if (store instanceof LimiterStore) return store;
+  const spec = expectObject(WHERE, 'store', store) as Record<string, unknown>;
+  expectKnownKeys(`${WHERE} store`, spec, ['memory']);
+  const memory = expectObject(WHERE, 'store.memory', spec.memory ?? {}) as Record<string, unknown>;
+  expectKnownKeys(`${WHERE} store.memory`, memory, ['maxKeys']);
+  const maxKeys = memory.maxKeys === undefined ? 1_000_000 : expectNumber(WHERE, 'store.memory.maxKeys', memory.maxKeys, { integer: true, min: 1 });
+  return { memory: { maxKeys } };
+}
+
+function expectClock(clock: unknown): Clock {
+  const c = clock as Clock | null;
+  if (c && typeof c.now === 'function' && typeof c.sleep === 'function') return c;
+  throw new LimiterConfigError(WHERE, 'clock', 'an object with now() and sleep(ms, signal)', clock);
+}
+
+function expectBoolean(field: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new LimiterConfigError(WHERE, field, 'a boolean', value);
+}

@@ -1,0 +1,41 @@
+import type { PolicyOutcome } from '../core/gcra';
+import type { GcraPolicy } from '../core/policy';
+
+/** One policy applied to one key at one cost: a request is decided over a list of these. */
+export interface StoreEntry {
+  readonly policy: GcraPolicy;
+  readonly key: string;
+  readonly cost: number;
+}
+
+/** A store's answer: the per-policy outcomes, and the store's own `now` they were computed at. */
+export interface StoreVerdict {
+  /** The time the store decided at, on its own clock (the injected clock, or Redis server time). */
+  readonly now: number;
+  readonly outcomes: readonly PolicyOutcome[];
+}
+
+/**
+ * Where the GCRA state lives. Every store keeps one number per (policy, key) and decides with
+ * lib/core, so all stores agree; the contract suite in test/contract runs against each of them.
+ * Also the DI token: inject `LimiterStore` to reach the store in use.
+ */
+export abstract class LimiterStore {
+  /** Decides a request over all its entries atomically: charged to every entry, or to none. */
+  abstract decide(entries: readonly StoreEntry[]): Promise<StoreVerdict>;
+
+  /** The entries' state now; nothing is charged (costs are ignored). */
+  abstract peek(entries: readonly StoreEntry[]): Promise<StoreVerdict>;
+
+  /**
+   * Gives back a reservation that will not be used, entry by entry, where it is still the last
+   * one (`reservedTats[i]` is the `tat` its decision returned).
+   */
+  abstract cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void>;
+
+  /** Forgets the state of `key` under the policy with id `policyId`. */
+  abstract reset(policyId: string, key: string): Promise<void>;
+
+  /** Releases what the store holds (connections it opened); called on application shutdown. */
+  async close(): Promise<void> {}
+}
