@@ -54,6 +54,17 @@ export class FakeClock implements Clock {
     });
   }
 
+  /**
+   * Resolves once at least `count` sleeps are pending: requests decide asynchronously before they
+   * sleep, so a test waits for them to be waiting before it moves time.
+   */
+  async waitForSleepers(count: number, maxTurns = 10_000): Promise<void> {
+    for (let turn = 0; this.sleepers.length < count; turn++) {
+      if (turn >= maxTurns) throw new Error(`FakeClock: ${this.sleepers.length} of ${count} expected sleepers after ${maxTurns} event-loop turns`);
+      await settle();
+    }
+  }
+
   /** Moves time forward by `ms`, waking due sleepers one instant at a time. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;

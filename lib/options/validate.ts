@@ -17,7 +17,8 @@ export function expectNumber(
   if (ok) return value as number;
   const kind = rule.integer ? 'an integer' : 'a finite number';
   const low = rule.minExclusive ? `> ${rule.min}` : `>= ${rule.min}`;
-  const high = rule.max === undefined ? '' : ` and <= ${rule.max}`;
+  const tooHigh = rule.max !== undefined && typeof value === 'number' && value > rule.max;
+  const high = tooHigh ? ` and <= ${rule.max}` : '';
   throw new LimiterConfigError(where, field, `${kind} ${low}${high}`, value);
 }
 
