@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { toGcraPolicy, type GcraPolicy, type Mode } from './core/policy';
+import type { GcraPolicy, Mode } from './core/policy';
 import { isSkipped, readLimits } from './http/decorators/limit-metadata';
 import type { LimitPolicy } from './options/policy-options.interface';
 import { resolveBucket, type ResolvedBucket } from './options/resolve-bucket';
-import { expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from './options/validate';
+import { expectKnownKeys, expectObject, expectOneOf } from './options/validate';
 
 /** Everything the guard needs for one route, resolved once. */
 export interface RoutePlan {
@@ -16,18 +16,16 @@ export interface RoutePlan {
   readonly waits: boolean;
 }
 
-/** Service policies are cached by their text; beyond this many distinct ones the oldest is rebuilt when used. */
-const MAX_SERVICE_POLICIES = 10_000;
-
 /**
  * Resolves limits lazily and keeps them (seed 004's ConfineManager, without a timer or a thread
  * per limiter): the plan of each route, and the GCRA policy of each LimitPolicy given to
- * LimiterService. Policies hold no state (the store does), so dropping one is always safe.
+ * LimiterService. Both are held weakly (by controller class and by policy object), so the registry
+ * is bounded by the code and the live policies; they hold no state (the store does).
  */
 @Injectable()
 export class LimiterRegistry {
   private readonly routes = new WeakMap<object, Map<object, RoutePlan | null>>();
-  private readonly servicePolicies = new Map<string, GcraPolicy>();
+  private readonly servicePolicies = new WeakMap<object, Map<string, GcraPolicy>>();
   private readonly knownIds = new Set<string>();
 
   /** The plan of a controller method, or null when it is not limited. Throws LimiterConfigError for bad options. */
@@ -45,23 +43,24 @@ export class LimiterRegistry {
     return plan;
   }
 
-  /** The GCRA policy of a LimiterService call in the given mode; `where` names the call in errors. */
+  /**
+   * The GCRA policy of a LimiterService call in the given mode; `where` names the call in errors.
+   * Cached per policy object (callers usually pass a constant), so a hot loop validates once.
+   */
   servicePolicy(where: string, raw: LimitPolicy, mode: Mode, maxWaitMs?: number): GcraPolicy {
-    const text = `${mode}|${maxWaitMs}|${raw?.algorithm}|${raw?.rate}|${raw?.capacity}|${raw?.name}`;
-    const cached = this.servicePolicies.get(text);
+    const variant = `${mode}|${maxWaitMs}`;
+    const cache = typeof raw === 'object' && raw !== null ? this.servicePolicies.get(raw) : undefined;
+    const cached = cache?.get(variant);
     if (cached) return cached;
     const options = expectObject(where, 'policy', raw) as Record<string, unknown>;
     expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
     const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
-    const { policy } = resolveBucket(`${where} policy`, shape, { rate: options.rate, capacity: options.capacity, mode, maxWaitMs }, '');
-    const id = options.name === undefined ? `${shape}:${policy.rate}:${policy.capacity}` : expectName(where, 'policy.name', options.name);
-    const named = toGcraPolicy({ ...policy, id });
-    if (this.servicePolicies.size >= MAX_SERVICE_POLICIES) {
-      this.servicePolicies.delete(this.servicePolicies.keys().next().value as string);
-    }
-    this.servicePolicies.set(text, named);
-    this.knownIds.add(id);
-    return named;
+    const { rate, capacity, name } = options;
+    const { policy } = resolveBucket(`${where} policy`, shape, { rate, capacity, name, mode, maxWaitMs }, `${shape}:${rate}:${capacity}`);
+    if (cache) cache.set(variant, policy);
+    else this.servicePolicies.set(raw, new Map([[variant, policy]]));
+    this.knownIds.add(policy.id);
+    return policy;
   }
 
   /** Every bucket id seen so far: `reset(key)` without a policy clears the key in all of them. */
