@@ -45,7 +45,9 @@ export function aheadMs(policy: GcraPolicy, increment: number): number {
 
 /** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
 export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
-  const base = tat === undefined ? now : Math.max(tat, now);
+  // A tat within EPSILON of now counts as now: else, while requests keep arriving on their slots,
+  // each `base + T` rounds on top of the last and the error compounds until an on-time request is late.
+  const base = tat === undefined || tat - now <= EPSILON_MS ? now : tat;
   const increment = cost * policy.emissionMs;
   const newTat = base + increment;
   const ahead = aheadMs(policy, increment);

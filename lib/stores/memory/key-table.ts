@@ -31,6 +31,8 @@ export class KeyTable {
   }
 
   set(policyId: string, key: string, tat: number, now: number): void {
+    // fullUntil must stay at or below every held tat: else a full table waits for the wrong key, or forever
+    if (tat < this.fullUntil) this.fullUntil = tat;
     const table = this.policies.get(policyId) ?? this.create(policyId);
     const before = table.tats.size;
     table.tats.set(key, tat);
