@@ -17,5 +17,8 @@ module.exports = {
   transform: { '^.+\\.ts$': swcTs, '^.+\\.m?js$': swcJs },
   transformIgnorePatterns: ['/node_modules/(?!.*/node_modules/)(?!(@nestjs|cookie)/)'],
   setupFiles: ['<rootDir>/test/support/setup.ts'],
+  // One redis-server (or REDIS_URL) and a 3-master Cluster for test/redis and test/contract
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
 };

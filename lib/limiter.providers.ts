@@ -6,6 +6,7 @@ import type { LimiterModuleOptions } from './options/limiter-module-options.inte
 import { resolveModuleOptions, type ResolvedLimiterOptions } from './options/resolve-module-options';
 import { LimiterStore } from './stores/limiter-store';
 import { MemoryStore } from './stores/memory/memory.store';
+import { RedisStore } from './stores/redis/redis.store';
 
 /** Validates the module options (forRoot's, and forRootAsync's factory result) when the app starts. */
 export const optionsProvider: Provider = {
@@ -14,11 +15,14 @@ export const optionsProvider: Provider = {
   inject: [MODULE_OPTIONS_TOKEN],
 };
 
-/** The store in use: the one given, or a MemoryStore on the module's clock. */
+/** The store in use: the one given, a RedisStore, or a MemoryStore on the module's clock. */
 export const storeProvider: Provider = {
   provide: LimiterStore,
-  useFactory: (options: ResolvedLimiterOptions) =>
-    options.store instanceof LimiterStore ? options.store : new MemoryStore({ clock: options.clock, maxKeys: options.store.memory.maxKeys }),
+  useFactory: ({ store, clock }: ResolvedLimiterOptions) => {
+    if (store instanceof LimiterStore) return store;
+    if ('redis' in store) return new RedisStore(store.redis);
+    return new MemoryStore({ clock, maxKeys: store.memory.maxKeys });
+  },
   inject: [LIMITER_OPTIONS],
 };
 

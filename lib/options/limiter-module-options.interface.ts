@@ -1,11 +1,14 @@
 import type { Clock } from '../core/clock';
 import type { LimiterStore } from '../stores/limiter-store';
+import type { RedisStoreOptions } from '../stores/redis/redis-store-options';
 import type { KeyResolver } from './key-resolver.interface';
 
 /** Which store holds the buckets. */
 export type StoreOption =
   /** The in-process store (the default). `maxKeys`: see MemoryStoreOptions. */
   | { memory: { maxKeys?: number } }
+  /** Redis, shared by every process: a client you pass in stays yours (never closed by the module); one made from a URL or options is closed on shutdown. */
+  | RedisStoreOptions
   /** Any store you built yourself (it is not closed by the module). */
   | LimiterStore;
 

@@ -2,13 +2,14 @@ import type { Clock } from '../core/clock';
 import { SystemClock } from '../core/system-clock';
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import { LimiterStore } from '../stores/limiter-store';
+import { validateRedisStoreOptions, type RedisStoreOptions } from '../stores/redis/redis-store-options';
 import type { KeyResolver } from './key-resolver.interface';
 import type { LimiterModuleOptions } from './limiter-module-options.interface';
 import { expectFunction, expectKnownKeys, expectNumber, expectObject } from './validate';
 
 /** Module options with defaults applied: what the providers are built from. */
 export interface ResolvedLimiterOptions {
-  readonly store: LimiterStore | { readonly memory: { readonly maxKeys: number } };
+  readonly store: LimiterStore | { readonly memory: { readonly maxKeys: number } } | { readonly redis: RedisStoreOptions };
   readonly clock: Clock;
   readonly key?: KeyResolver;
   readonly headers: boolean;
@@ -33,6 +34,10 @@ function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
   if (store === undefined) return { memory: { maxKeys: 1_000_000 } };
   if (store instanceof LimiterStore) return store;
   const spec = expectObject(WHERE, 'store', store) as Record<string, unknown>;
+  if (spec.redis !== undefined) {
+    expectKnownKeys(`${WHERE} store`, spec, ['redis', 'prefix']);
+    return { redis: validateRedisStoreOptions(WHERE, 'store.', spec) };
+  }
   expectKnownKeys(`${WHERE} store`, spec, ['memory']);
   const memory = expectObject(WHERE, 'store.memory', spec.memory ?? {}) as Record<string, unknown>;
   expectKnownKeys(`${WHERE} store.memory`, memory, ['maxKeys']);

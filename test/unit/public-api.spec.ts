@@ -16,6 +16,7 @@ describe('public API', () => {
         'LimiterService',
         'LimiterStore',
         'MemoryStore',
+        'RedisStore',
         'SkipLimit',
         'SystemClock',
         'TokenBucket',

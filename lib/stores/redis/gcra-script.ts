@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis, Result } from 'ioredis';
+import type { PolicyOutcome } from '../../core/gcra';
+import type { StoreEntry, StoreVerdict } from '../limiter-store';
+
+/**
+ * The script ships as a real .lua file rather than a TS string: it can be read side by side with
+ * lib/core/gcra.ts, run with `redis-cli --eval`, and loaded by redis-benchmark for the benches.
+ * The build copies it next to this module (dist/lib/stores/redis/gcra.lua).
+ */
+const SCRIPT_PATH = join(__dirname, 'gcra.lua');
+
+/**
+ * The most entries (policies) one request may have on RedisStore. The script is registered once
+ * per key count, with `numberOfKeys` fixed, because ioredis routes an auto-pipelined custom
+ * command on Cluster by its first argument: with a variadic command that is the key count, and
+ * every decision would be pipelined to the slot of "1" (CROSSSLOT). All counts are registered up
+ * front: an auto-pipeline copies the commands defined when it is created.
+ */
+export const MAX_ENTRIES = 16;
+
+/** Every reply is the script's `now`, then this many values per entry. */
+const FIELDS = 6;
+
+/** The command that runs gcra.lua over `count` keys. */
+export type GcraCommand = `nestLimiterGcra${number}`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** gcra.lua over N keys (`nestLimiterGcra0` … `nestLimiterGcra16`): the keys, then the op and its per-key arguments. */
+    [command: GcraCommand]: (...keysThenArgs: string[]) => Result<(string | number)[], Context>;
+  }
+}
+
+/** The name gcra.lua is registered under for `count` keys. */
+export function gcraCommand(count: number): GcraCommand {
+  return `nestLimiterGcra${count}`;
+}
+
+/** Registers gcra.lua on a client for 0 to MAX_ENTRIES keys; again on a shared client, it replaces the same script. */
+export function defineGcraCommands(client: Pick<Redis, 'defineCommand'>): void {
+  const lua = gcraLua();
+  for (let count = 0; count <= MAX_ENTRIES; count++) client.defineCommand(gcraCommand(count), { lua, numberOfKeys: count });
+}
+
+let source: string | undefined;
+
+/** The text of gcra.lua, read once (a bundler that leaves it behind fails here, with its path). */
+export function gcraLua(): string {
+  source ??= readFileSync(SCRIPT_PATH, 'utf8');
+  return source;
+}
+
+/** A number as the script reads it: String(x) round-trips a double exactly. */
+export function toArg(x: number): string {
+  return x === Infinity ? 'inf' : String(x);
+}
+
+function fromReply(value: string | number): number {
+  return value === 'inf' ? Infinity : Number(value);
+}
+
+/** The per-key arguments of `decide` and `peek`: the policy in the units of lib/core, and the cost. */
+export function decideArgs(entries: readonly StoreEntry[]): string[] {
+  return entries.flatMap(({ policy, cost }) => [
+    policy.shape,
+    policy.mode,
+    toArg(policy.emissionMs),
+    toArg(policy.tauMs),
+    toArg(policy.maxWaitMs),
+    toArg(cost),
+  ]);
+}
+
+/** The per-key arguments of `cancel`: the tat the decision left, and the increment to give back (as MemoryStore computes it). */
+export function cancelArgs(entries: readonly StoreEntry[], reservedTats: readonly number[]): string[] {
+  return entries.flatMap((e, i) => [toArg(reservedTats[i]), toArg(e.cost * e.policy.emissionMs)]);
+}
+
+/** Reads the script's reply into the shape lib/core returns. */
+export function parseVerdict(reply: readonly (string | number)[], count: number): StoreVerdict {
+  if (reply.length !== 1 + count * FIELDS) throw new Error(`gcra.lua: expected ${1 + count * FIELDS} reply values, got ${reply.length}`);
+  const outcomes: PolicyOutcome[] = [];
+  for (let i = 1; i < reply.length; i += FIELDS) {
+    outcomes.push({
+      admits: Number(reply[i]) === 1,
+      remaining: fromReply(reply[i + 1]),
+      retryAfterMs: fromReply(reply[i + 2]),
+      resetMs: fromReply(reply[i + 3]),
+      delayMs: fromReply(reply[i + 4]),
+      tat: fromReply(reply[i + 5]),
+    });
+  }
+  return { now: fromReply(reply[0]), outcomes };
+}

@@ -1,0 +1,163 @@
+-- nest-limiter: GCRA over every policy of one request, in one atomic call.
+-- This is lib/core/gcra.ts line for line (same names, same order, same float operations), so
+-- that Redis and the memory store decide identically; test/redis/differential.spec.ts checks it.
+--
+-- KEYS[i]   the state of entry i: its tat as text (no key: no state, the same as any tat <= now).
+-- ARGV[1]   'decide' | 'peek' | 'cancel'; then one group of arguments per key:
+--   decide, peek:  shape, mode, emissionMs, tauMs, maxWaitMs, cost  (peek ignores cost)
+--   cancel:        reservedTat, increment
+-- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
+-- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
+-- Infinity travels as 'inf' (what '%.17g' prints for math.huge).
+-- Reply: { now, then per key (decide, peek): admits (1/0), remaining, retryAfterMs, resetMs, delayMs, tat }.
+
+-- Time is Redis server time only, never a client's clock, so skew between app servers cannot
+-- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
+-- double holds 53 bits, so ms since 1970 (~2^41) are only kept to 2^-12 ms, while ms since 2026
+-- stay below 2^40 until 2060, i.e. to 2^-13 ms or better (2^-18 ms this year): tat sums keep
+-- sub-microsecond precision. The epoch can never change: stored tats are relative to it.
+local EPOCH_S = 1767225600
+local EPOCH_MS = EPOCH_S * 1000
+
+-- Slack for float comparisons, in ms: lib/core/gcra.ts EPSILON_MS.
+local EPSILON_MS = 1e-6
+
+-- Keys expire at their tat; beyond ~285,000 years (2^53 ms) they expire early, which only forgets
+-- a debt nobody will live to collect.
+local MAX_EXPIRY_MS = 2 ^ 53
+
+local function num(text)
+  if text == 'inf' then return math.huge end
+  return tonumber(text)
+end
+
+local function text(x)
+  return string.format('%.17g', x)
+end
+
+local function aheadMs(policy, increment)
+  if policy.mode == 'reject' then return policy.tauMs end
+  if policy.shape == 'token-bucket' then return policy.tauMs + policy.maxWaitMs end
+  return math.min(policy.tauMs, policy.maxWaitMs + increment)
+end
+
+local function step(tat, now, policy, cost)
+  -- A tat within EPSILON of now counts as now (rounding must not compound on back-to-back slots).
+  local base
+  if tat == nil or tat - now <= EPSILON_MS then base = now else base = tat end
+  local increment = cost * policy.emissionMs
+  local newTat = base + increment
+  local ahead = aheadMs(policy, increment)
+  local admits = newTat - now <= ahead + EPSILON_MS
+  return { base = base, newTat = newTat, aheadMs = ahead, admits = admits }
+end
+
+local function outcome(s, now, policy, charged)
+  local tat
+  if charged then tat = s.newTat else tat = s.base end
+  local resetMs = tat - now
+  local free = (policy.tauMs - resetMs) / policy.emissionMs
+  local remaining = 0
+  if free > 0 then remaining = math.floor(free + EPSILON_MS) end
+  local delayMs = 0
+  if charged and policy.mode == 'wait' then
+    if policy.shape == 'token-bucket' then delayMs = math.max(0, s.newTat - policy.tauMs - now) else delayMs = s.base - now end
+  end
+  local retryAfterMs = 0
+  if not s.admits then
+    local increment = s.newTat - s.base
+    if increment > s.aheadMs + EPSILON_MS then retryAfterMs = math.huge else retryAfterMs = s.newTat - s.aheadMs - now end
+  end
+  return { admits = s.admits, remaining = remaining, retryAfterMs = retryAfterMs, resetMs = resetMs, delayMs = delayMs, tat = tat }
+end
+
+local function decideAll(tats, now, policies, costs)
+  local steps = {}
+  local charged = true
+  for i = 1, #policies do
+    steps[i] = step(tats[i], now, policies[i], costs[i])
+    charged = charged and steps[i].admits
+  end
+  local outcomes = {}
+  for i = 1, #policies do outcomes[i] = outcome(steps[i], now, policies[i], charged) end
+  return outcomes, charged
+end
+
+local function peek(tat, now, policy)
+  return outcome(step(tat, now, policy, 0), now, policy, false)
+end
+
+local function cancel(tat, reservedTat, increment)
+  if tat == reservedTat then return tat - increment end
+  return tat
+end
+
+-- I/O: read every key before anything is written, so an error (say WRONGTYPE) changes nothing.
+local function load(key)
+  local stored = redis.call('GET', key)
+  if stored then return tonumber(stored) end
+  return nil
+end
+
+-- PXAT, not PX: the key lives exactly as long as its state matters (a tat <= now is no state),
+-- and an absolute expiry cannot come out early from Redis truncating its own clock to whole ms.
+local function store(key, tat, now)
+  if tat <= now then
+    redis.call('DEL', key)
+    return
+  end
+  local expiresAt = math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS
+  redis.call('SET', key, text(tat), 'PXAT', string.format('%d', expiresAt))
+end
+
+local function policyAt(i)
+  local a = 2 + (i - 1) * 6
+  return { shape = ARGV[a], mode = ARGV[a + 1], emissionMs = num(ARGV[a + 2]), tauMs = num(ARGV[a + 3]), maxWaitMs = num(ARGV[a + 4]) }, num(ARGV[a + 5])
+end
+
+local time = redis.call('TIME')
+local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
+local op = ARGV[1]
+local reply = { text(now) }
+
+if op == 'cancel' then
+  for i = 1, #KEYS do
+    local tat = load(KEYS[i])
+    local nextTat = cancel(tat, num(ARGV[2 * i]), num(ARGV[2 * i + 1]))
+    if nextTat ~= tat then store(KEYS[i], nextTat, now) end
+  end
+  return reply
+end
+
+local tats, policies, costs = {}, {}, {}
+for i = 1, #KEYS do
+  tats[i] = load(KEYS[i])
+  policies[i], costs[i] = policyAt(i)
+end
+
+local outcomes
+if op == 'decide' then
+  local charged
+  outcomes, charged = decideAll(tats, now, policies, costs)
+  if charged then
+    for i = 1, #KEYS do store(KEYS[i], outcomes[i].tat, now) end
+  end
+elseif op == 'peek' then
+  outcomes = {}
+  for i = 1, #KEYS do outcomes[i] = peek(tats[i], now, policies[i]) end
+else
+  return redis.error_reply('nest-limiter gcra.lua: unknown op ' .. tostring(op))
+end
+
+for i = 1, #KEYS do
+  local o = outcomes[i]
+  local admits = 0
+  if o.admits then admits = 1 end
+  reply[#reply + 1] = admits
+  reply[#reply + 1] = text(o.remaining)
+  reply[#reply + 1] = text(o.retryAfterMs)
+  reply[#reply + 1] = text(o.resetMs)
+  reply[#reply + 1] = text(o.delayMs)
+  reply[#reply + 1] = text(o.tat)
+end
+return reply

@@ -1,0 +1,57 @@
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { LimiterConfigError } from '../../errors/limiter-config.error';
+import { DEFAULT_PREFIX } from './redis-keys';
+
+/** Options of the Redis store (also `LimiterModule.forRoot({ store: { redis, prefix } })`). */
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` client, reused as it is and never closed by the store; or a
+   * `redis://` / `rediss://` URL or ioredis options, from which the store creates its own client
+   * (with auto-pipelining, so concurrent decisions share round trips) and closes it on shutdown.
+   */
+  redis: Redis | Cluster | string | RedisOptions;
+  /** Prepended to every key the store writes; no `{` or `}` (the key's hash tag must come first). @default 'limiter:' */
+  prefix?: string;
+}
+
+/** A client the store can call: what ioredis `Redis` and `Cluster` have in common here. */
+export type RedisClient = Redis | Cluster;
+
+/** An ioredis client rather than options: duck-typed, so a second copy of ioredis still counts. */
+export function isRedisClient(value: unknown): value is RedisClient {
+  return typeof (value as RedisClient | null)?.defineCommand === 'function';
+}
+
+/**
+ * Validates RedisStore options where they were given; `path` is prepended to field names
+ * (`store.` in the module options), so the error names the field as the user wrote it.
+ */
+export function validateRedisStoreOptions(where: string, path: string, raw: Record<string, unknown>): RedisStoreOptions {
+  const { redis, prefix = DEFAULT_PREFIX } = raw;
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new LimiterConfigError(where, `${path}prefix`, 'a string without `{` or `}` (they would take the place of the Cluster hash tag)', prefix);
+  }
+  if (isRedisClient(redis)) {
+    expectNoBraces(where, `${path}redis.options.keyPrefix`, redis.options.keyPrefix);
+    return { redis, prefix };
+  }
+  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return { redis, prefix };
+  if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) {
+    expectNoBraces(where, `${path}redis.keyPrefix`, (redis as RedisOptions).keyPrefix);
+    return { redis: redis as RedisOptions, prefix };
+  }
+  throw new LimiterConfigError(where, `${path}redis`, 'an ioredis Redis or Cluster client, a redis:// or rediss:// URL, or ioredis options', redis);
+}
+
+/** The client the store uses, and whether it is the store's to close. */
+export function connect(redis: RedisStoreOptions['redis']): { client: RedisClient; owned: boolean } {
+  if (isRedisClient(redis)) return { client: redis, owned: false };
+  const client = typeof redis === 'string' ? new Redis(redis, { enableAutoPipelining: true }) : new Redis({ enableAutoPipelining: true, ...redis });
+  return { client, owned: true };
+}
+
+function expectNoBraces(where: string, field: string, value: string | undefined): void {
+  if (value !== undefined && /[{}]/.test(value)) {
+    throw new LimiterConfigError(where, field, 'a prefix without `{` or `}` (it would take the place of the Cluster hash tag)', value);
+  }
+}
