@@ -1,9 +1,19 @@
 import type { Clock } from './clock';
 
 /**
- * The default clock: `performance.now()` (monotonic, sub-millisecond) and a timer per sleep.
- * A timer may fire a fraction of a millisecond early, so a sleep that wakes before its time
- * sleeps again for the rest: a shaped request never starts before its slot.
+ * Timers fire on whole milliseconds of the event loop's cached time, so one can wake up to ~1 ms
+ * late (or a fraction early). The last stretch of a sleep is waited out on setImmediate turns
+ * instead: a shaped request starts within a fraction of a millisecond of its slot, which keeps
+ * the gaps between processes sharing one bucket even. It costs at most this long of polling.
+ */
+const FINE_MS = 2;
+
+/** Node's longest timer (about 24.8 days); a longer one fires after 1 ms, so longer sleeps are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The default clock: `performance.now()` (monotonic, sub-millisecond); a sleep is a timer until
+ * the last FINE_MS, then event-loop turns until its time, never before it.
  */
 export class SystemClock implements Clock {
   now(): number {
@@ -15,22 +25,24 @@ export class SystemClock implements Clock {
     if (ms <= 0) return Promise.resolve();
     const until = this.now() + ms;
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout;
+      let timer: NodeJS.Timeout | undefined;
+      let turn: NodeJS.Immediate | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
+        clearImmediate(turn);
         reject(signal?.reason);
       };
       const wake = (): void => {
         const left = until - this.now();
-        if (left > 0) {
-          timer = setTimeout(wake, left);
-          return;
+        if (left > FINE_MS) timer = setTimeout(wake, Math.min(left - FINE_MS, MAX_TIMER_MS));
+        else if (left > 0) turn = setImmediate(wake);
+        else {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         }
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
       };
-      timer = setTimeout(wake, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
+      wake();
     });
   }
 }

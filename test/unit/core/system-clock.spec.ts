@@ -20,19 +20,21 @@ describe('SystemClock', () => {
     expect(readings.every((t, i) => i === 0 || t >= readings[i - 1])).toBe(true);
   });
 
-  it('sleeps again for the rest when its timer fires early', async () => {
+  it('never resolves before its time: a timer that fires early is followed by event-loop turns until the slot', async () => {
     jest.useFakeTimers();
     const clock = new SystemClock();
-    // the timer fires at 99.5 ms of a 100 ms sleep, as real timers may
-    jest.spyOn(clock, 'now').mockReturnValueOnce(0).mockReturnValueOnce(99.5).mockReturnValue(100);
-    let woken = false;
-    const sleeping = clock.sleep(100).then(() => (woken = true));
-    await jest.advanceTimersByTimeAsync(100);
-    expect(woken).toBe(false);
-    expect(jest.getTimerCount()).toBe(1);
-    await jest.advanceTimersByTimeAsync(1);
+    // start at 0; the timer (set for the sleep less its last 2 ms) fires; the turns after it read 99.5, 99.9, then 100
+    const readings = [0, 0, 99.5, 99.9, 100];
+    let last = NaN;
+    jest.spyOn(clock, 'now').mockImplementation(() => (last = readings.length > 1 ? readings.shift()! : readings[0]));
+    let wokenAt = NaN;
+    const sleeping = clock.sleep(100).then(() => (wokenAt = last));
+    await jest.advanceTimersByTimeAsync(97);
+    expect(Number.isNaN(wokenAt)).toBe(true);
+    await jest.advanceTimersByTimeAsync(10);
     await sleeping;
-    expect(woken).toBe(true);
+    expect(wokenAt).toBe(100);
+    expect(readings).toEqual([100]);
   });
 
   it('leaves no timer and no abort listener behind once a sleep is over', async () => {
@@ -69,5 +71,21 @@ describe('SystemClock', () => {
     jest.useFakeTimers();
     await new SystemClock().sleep(0);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('chains timers for a sleep longer than Node allows (2^31 - 1 ms), instead of polling every millisecond', async () => {
+    jest.useFakeTimers();
+    const clock = new SystemClock();
+    let now = 0;
+    jest.spyOn(clock, 'now').mockImplementation(() => now);
+    const spy = jest.spyOn(global, 'setTimeout');
+    const sleeping = clock.sleep(3e9);
+    expect(spy).toHaveBeenLastCalledWith(expect.any(Function), 2 ** 31 - 1);
+    now = 2 ** 31 - 1;
+    await jest.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(spy).toHaveBeenCalledTimes(2);
+    now = 3e9;
+    await jest.advanceTimersByTimeAsync(3e9);
+    await sleeping;
   });
 });
