@@ -17,8 +17,11 @@ export type { BucketOptions, TokenBucketOptions, LeakyBucketOptions, LimitPolicy
 export type { KeyResolver } from './options/key-resolver.interface';
 export type { Shape, Mode } from './core/policy';
 
-// Decisions
-export type { Decision, PolicyDecision } from './core/decision';
+// Decisions and events
+export type { Decision, DecisionSource, PolicyDecision } from './core/decision';
+export { LimiterEvents, type DecisionEvent, type StoreHealthEvent, type LimiterEventMap } from './events/limiter-events';
+export type { BreakerState } from './failure/circuit-breaker';
+export type { StoreErrorPolicy } from './failure/store-fallback';
 
 // Time
 export type { Clock } from './core/clock';
@@ -35,5 +38,6 @@ export type { RedisStoreOptions } from './stores/redis/redis-store-options';
 // Errors and HTTP helpers
 export { LimiterError } from './errors/limiter.error';
 export { LimiterConfigError } from './errors/limiter-config.error';
+export { LimiterStoreError, type StoreErrorCode } from './errors/limiter-store.error';
 export { TooManyRequestsException } from './http/too-many-requests.exception';
 export { clientIp } from './http/client-ip';

@@ -21,3 +21,5 @@ export const UNKNOWN_OPTION = (known: readonly string[]): string =>
 export const TOO_MANY_REQUESTS = 'Too Many Requests';
 
 export const SHUTTING_DOWN = 'The server is shutting down; retry shortly.';
+
+export const LIMITER_UNAVAILABLE = 'The rate limiter is unavailable; retry shortly.';

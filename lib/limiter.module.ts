@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { LimiterEvents } from './events/limiter-events';
 import { LimiterExplorer } from './http/limiter.explorer';
 import { LimiterGuard } from './http/limiter.guard';
 import { LimiterInterceptor } from './http/limiter.interceptor';
@@ -25,6 +26,7 @@ import { LimiterStore } from './stores/limiter-store';
     optionsProvider,
     storeProvider,
     engineProvider,
+    LimiterEvents,
     LimiterRegistry,
     LimiterService,
     LimiterLifecycle,
@@ -34,7 +36,7 @@ import { LimiterStore } from './stores/limiter-store';
     { provide: APP_GUARD, useExisting: LimiterGuard },
     { provide: APP_INTERCEPTOR, useExisting: LimiterInterceptor },
   ],
-  exports: [LimiterService, LimiterStore, LimiterGuard, LimiterInterceptor, LimiterRegistry, LimiterEngine, LimiterLifecycle],
+  exports: [LimiterService, LimiterEvents, LimiterStore, LimiterGuard, LimiterInterceptor, LimiterRegistry, LimiterEngine, LimiterLifecycle],
 })
 export class LimiterModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   constructor(

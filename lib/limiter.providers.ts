@@ -1,4 +1,7 @@
 import type { Provider } from '@nestjs/common';
+import { SystemClock } from './core/system-clock';
+import { LimiterEvents } from './events/limiter-events';
+import { GuardedStore } from './failure/guarded-store';
 import { LIMITER_OPTIONS } from './limiter.constants';
 import { LimiterEngine } from './limiter-engine';
 import { MODULE_OPTIONS_TOKEN } from './limiter.module-definition';
@@ -15,7 +18,7 @@ export const optionsProvider: Provider = {
   inject: [MODULE_OPTIONS_TOKEN],
 };
 
-/** The store in use: the one given, a RedisStore, or a MemoryStore on the module's clock. */
+/** The store in use: a MemoryStore on the module's clock, a RedisStore, or the store given. */
 export const storeProvider: Provider = {
   provide: LimiterStore,
   useFactory: ({ store, clock }: ResolvedLimiterOptions) => {
@@ -26,9 +29,18 @@ export const storeProvider: Provider = {
   inject: [LIMITER_OPTIONS],
 };
 
-/** Decides and holds requests on the store, by the module's clock. */
+/**
+ * Decides and holds requests by the module's clock, with the module's failure policy. A store
+ * other than memory is put behind a deadline and a circuit breaker, timed by real time: a
+ * network does not follow a fake clock.
+ */
 export const engineProvider: Provider = {
   provide: LimiterEngine,
-  useFactory: (store: LimiterStore, options: ResolvedLimiterOptions) => new LimiterEngine(store, options.clock),
-  inject: [LimiterStore, LIMITER_OPTIONS],
+  useFactory: (store: LimiterStore, options: ResolvedLimiterOptions, events: LimiterEvents) => {
+    const guard = { timeoutMs: options.storeTimeoutMs, failures: options.breakerFailures, probeAfterMs: options.breakerProbeMs };
+    const decided =
+      store instanceof MemoryStore ? store : new GuardedStore(store, new SystemClock(0), guard, (state, error) => events.emit('storeHealth', { state, error }));
+    return new LimiterEngine(decided, options.clock, { onStoreError: options.onStoreError, instances: options.instances }, events);
+  },
+  inject: [LimiterStore, LIMITER_OPTIONS, LimiterEvents],
 };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { GcraPolicy, Mode } from './core/policy';
+import type { StoreErrorPolicy } from './failure/store-fallback';
 import { isSkipped, readLimits } from './http/decorators/limit-metadata';
 import type { LimitPolicy } from './options/policy-options.interface';
 import { resolveBucket, type ResolvedBucket } from './options/resolve-bucket';
@@ -12,8 +13,8 @@ export interface RoutePlan {
   readonly buckets: readonly ResolvedBucket[];
   /** Each bucket's name in the RateLimit headers. */
   readonly labels: readonly string[];
-  /** Whether any bucket holds requests (mode `wait`). */
-  readonly waits: boolean;
+  /** The route's failure policy: the first decorator's that sets one, else the module's. */
+  readonly onStoreError?: StoreErrorPolicy;
 }
 
 /**
@@ -82,7 +83,7 @@ export class LimiterRegistry {
       route,
       buckets,
       labels: labelsOf(buckets),
-      waits: buckets.some((b) => b.policy.mode === 'wait'),
+      onStoreError: buckets.find((b) => b.onStoreError)?.onStoreError,
     };
   }
 }

@@ -32,8 +32,8 @@ export class LimiterService {
 
   /** Decides now and never waits: charged when allowed, nothing charged when refused. */
   async consume(key: string, policy: LimitPolicy, cost = 1): Promise<Decision> {
-    const entry = this.entry('LimiterService.consume', key, policy, 'reject', cost);
-    return (await this.engine.decide([entry])).decision;
+    const where = 'LimiterService.consume';
+    return (await this.engine.decide([this.entry(where, key, policy, 'reject', cost)], { where })).decision;
   }
 
   /**
@@ -45,7 +45,7 @@ export class LimiterService {
     options.signal?.throwIfAborted();
     const maxWaitMs = options.maxWaitMs === undefined ? undefined : expectNumber('LimiterService.acquire', 'maxWaitMs', options.maxWaitMs, { min: 0 });
     const entry = this.entry('LimiterService.acquire', key, policy, 'wait', options.cost ?? 1, maxWaitMs);
-    const verdict = await this.engine.decide([entry]);
+    const verdict = await this.engine.decide([entry], { where: 'LimiterService.acquire' });
     if (verdict.decision.allowed) await this.engine.hold(verdict, options.signal);
     return verdict.decision;
   }

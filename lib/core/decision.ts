@@ -18,6 +18,12 @@ export interface PolicyDecision {
 }
 
 /**
+ * Who decided: the store (`store`), or, because the store could not, the failure policy:
+ * decided in this process (`local`), let through (`open`), or refused (`closed`).
+ */
+export type DecisionSource = 'store' | 'local' | 'open' | 'closed';
+
+/**
  * The outcome of one request against all its policies. Worked example, a token bucket of
  * rate 10/s and capacity 20 that has just admitted its 6th request at once:
  * `{ allowed: true, limit: 20, remaining: 14, retryAfterMs: 0, resetMs: 600, delayMs: 0 }`.
@@ -37,10 +43,12 @@ export interface Decision {
   readonly delayMs: number;
   /** Each policy's part, in the order the policies were given. */
   readonly policies: readonly PolicyDecision[];
+  /** Who decided: `store` normally; `local`, `open` or `closed` when the store could not (see `onStoreError`). */
+  readonly source: DecisionSource;
 }
 
 /** Folds the per-policy outcomes of one request into the caller's view. */
-export function summarize(policies: readonly GcraPolicy[], outcomes: readonly PolicyOutcome[]): Decision {
+export function summarize(policies: readonly GcraPolicy[], outcomes: readonly PolicyOutcome[], source: DecisionSource = 'store'): Decision {
   const allowed = outcomes.every((o) => o.admits);
   const parts = outcomes.map(
     (o, i): PolicyDecision => ({
@@ -64,5 +72,5 @@ export function summarize(policies: readonly GcraPolicy[], outcomes: readonly Po
     resetMs = Math.max(resetMs, part.resetMs);
     delayMs = Math.max(delayMs, part.delayMs);
   }
-  return { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetMs, delayMs, policies: parts };
+  return { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetMs, delayMs, policies: parts, source };
 }

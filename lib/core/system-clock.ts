@@ -13,9 +13,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The default clock: `performance.now()` (monotonic, sub-millisecond); a sleep is a timer until
- * the last FINE_MS, then event-loop turns until its time, never before it.
+ * the last `fineMs`, then event-loop turns until its time, never before it.
  */
 export class SystemClock implements Clock {
+  /** @param fineMs how much of the end of each sleep is waited out on event-loop turns, for precision; 0 for timers only (deadlines). */
+  constructor(private readonly fineMs = FINE_MS) {}
+
   now(): number {
     return performance.now();
   }
@@ -34,7 +37,7 @@ export class SystemClock implements Clock {
       };
       const wake = (): void => {
         const left = until - this.now();
-        if (left > FINE_MS) timer = setTimeout(wake, Math.min(left - FINE_MS, MAX_TIMER_MS));
+        if (left > this.fineMs) timer = setTimeout(wake, Math.min(left - this.fineMs, MAX_TIMER_MS));
         else if (left > 0) turn = setImmediate(wake);
         else {
           signal?.removeEventListener('abort', onAbort);

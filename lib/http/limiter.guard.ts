@@ -1,14 +1,15 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, ServiceUnavailableException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { LIMITER_OPTIONS } from '../limiter.constants';
 import { LimiterEngine, type Verdict } from '../limiter-engine';
 import { LimiterRegistry, type RoutePlan } from '../limiter.registry';
 import type { KeyResolver } from '../options/key-resolver.interface';
-import { normalizeKey } from '../options/normalize-key';
+import { usableKey } from '../options/normalize-key';
+import { LIMITER_UNAVAILABLE } from '../limiter.messages';
 import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
 import type { StoreEntry } from '../stores/limiter-store';
 import { clientIp } from './client-ip';
 import { setHeaders } from './http-response';
-import { rateLimitHeaders } from './rate-limit-headers';
+import { rateLimitHeaders, toSeconds } from './rate-limit-headers';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
 const DECIDED = Symbol('nest-limiter:verdict');
@@ -38,14 +39,21 @@ export class LimiterGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest();
     if (request[DECIDED]) return true;
-    const verdict = await this.engine.decide(await this.entries(plan, request, context));
+    const verdict = await this.engine.decide(await this.entries(plan, request, context), { where: plan.route, onStoreError: plan.onStoreError });
     request[DECIDED] = verdict;
-    const { 'Retry-After': retryAfter, ...rateLimit } = rateLimitHeaders(verdict.decision, plan.labels);
-    setHeaders(http.getResponse(), {
-      ...(this.options.headers ? rateLimit : {}),
-      ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }),
-    });
-    if (!verdict.decision.allowed) throw new TooManyRequestsException(verdict.decision);
+    const { decision } = verdict;
+    if (decision.source === 'closed') {
+      setHeaders(http.getResponse(), { 'Retry-After': String(toSeconds(decision.retryAfterMs)) });
+      throw new ServiceUnavailableException({ statusCode: HttpStatus.SERVICE_UNAVAILABLE, message: LIMITER_UNAVAILABLE });
+    }
+    if (decision.source !== 'open') {
+      const { 'Retry-After': retryAfter, ...rateLimit } = rateLimitHeaders(decision, plan.labels);
+      setHeaders(http.getResponse(), {
+        ...(this.options.headers ? rateLimit : {}),
+        ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }),
+      });
+    }
+    if (!decision.allowed) throw new TooManyRequestsException(decision);
     return true;
   }
 
@@ -56,7 +64,7 @@ export class LimiterGuard implements CanActivate {
       const resolver = bucket.key ?? this.options.key;
       let key = keys.get(resolver);
       if (key === undefined) {
-        key = await this.resolveKey(plan, resolver, request, context);
+        key = await this.resolveKey(resolver, request, context);
         keys.set(resolver, key);
       }
       entries.push({ policy: bucket.policy, key, cost: bucket.cost });
@@ -64,10 +72,13 @@ export class LimiterGuard implements CanActivate {
     return entries;
   }
 
-  /** A resolver's key, or the client IP when it has none for this request (e.g. no user signed in). */
-  private async resolveKey(plan: RoutePlan, resolver: KeyResolver | undefined, request: any, context: ExecutionContext): Promise<string> {
+  /**
+   * A resolver's key; the client IP when it has none for this request (no user signed in) or
+   * returns something that is no key (an object, NaN): never one shared "undefined" bucket, and
+   * never a 500 for a resolver's slip.
+   */
+  private async resolveKey(resolver: KeyResolver | undefined, request: any, context: ExecutionContext): Promise<string> {
     const key = resolver ? await resolver(request, context) : undefined;
-    if (key === undefined || key === null || key === '') return clientIp(request);
-    return normalizeKey(`${plan.route} key resolver`, key);
+    return usableKey(key) ?? clientIp(request);
   }
 }

@@ -20,6 +20,21 @@ export interface LimiterModuleOptions {
   clock?: Clock;
   /** The default key resolver for every route. @default the client IP (IPv6 grouped by /64) */
   key?: KeyResolver;
+  /**
+   * What a request gets when the store (Redis) fails, times out or its breaker is open:
+   * `'local'` decides it in this process (each limit divided by `instances`), `'open'` lets it
+   * through, `'closed'` refuses it with 503 + Retry-After. Per route: the decorators' `onStoreError`.
+   * @default 'local'
+   */
+  onStoreError?: 'open' | 'closed' | 'local';
+  /** How many processes share the limits; the `local` fallback gives each 1/instances of every limit. Minimum 1. @default 1 */
+  instances?: number;
+  /** The longest a store call may take before the failure policy decides instead, in ms. @default 100 */
+  storeTimeoutMs?: number;
+  /** After this many store failures in a row, stop calling it and probe it once every `breakerProbeMs`. @default 3 */
+  breakerFailures?: number;
+  /** How often a failing store is probed, in ms. @default 1000 */
+  breakerProbeMs?: number;
   /** Whether limited responses carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10). @default true */
   headers?: boolean;
 }

@@ -10,10 +10,15 @@ export const MAX_KEY_LENGTH = 256;
  * there is no shared "undefined" bucket.
  */
 export function normalizeKey(where: string, value: unknown): string {
+  const key = usableKey(value);
+  if (key === undefined) throw new LimiterConfigError(where, 'key', 'a non-empty string (or a finite number)', value);
+  return key;
+}
+
+/** The key as stored, or undefined when `value` is no key (not a non-empty string or a finite number). */
+export function usableKey(value: unknown): string | undefined {
   const key = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new LimiterConfigError(where, 'key', 'a non-empty string (or a finite number)', value);
-  }
+  if (typeof key !== 'string' || key.length === 0) return undefined;
   if (key.length <= MAX_KEY_LENGTH) return key;
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

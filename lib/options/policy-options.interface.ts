@@ -17,6 +17,8 @@ export interface BucketOptions {
   mode?: Mode;
   /** In `wait` mode, the longest a request may be held, in ms. Minimum 0. @default the bucket's length in time (capacity / rate) */
   maxWaitMs?: number;
+  /** What this route's requests get when the store fails: `'local'`, `'open'` or `'closed'` (503). @default the module's `onStoreError` */
+  onStoreError?: 'open' | 'closed' | 'local';
 }
 
 /** `@TokenBucket` options: bursts of up to `capacity` pass at once, then `rate` per second. Default mode: `reject`. */

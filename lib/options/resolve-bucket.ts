@@ -1,6 +1,7 @@
 import { admissible } from '../core/gcra';
 import { toGcraPolicy, type GcraPolicy, type Mode, type Shape } from '../core/policy';
 import { LimiterConfigError } from '../errors/limiter-config.error';
+import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
 import type { KeyResolver } from './key-resolver.interface';
 import { expectFunction, expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from './validate';
 
@@ -11,9 +12,11 @@ export interface ResolvedBucket {
   readonly key?: KeyResolver;
   /** The bucket's name in the RateLimit headers: its `name`, else its shape. */
   readonly label: string;
+  /** The route's failure policy, if this decorator sets one. */
+  readonly onStoreError?: StoreErrorPolicy;
 }
 
-const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs'] as const;
+const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError'] as const;
 const MODES: readonly Mode[] = ['reject', 'wait'];
 
 /** The largest rate and capacity accepted: beyond them T or tau lose the precision GCRA needs. */
@@ -42,7 +45,8 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
   const policy = toGcraPolicy({ id, shape, mode, rate, capacity, maxWaitMs });
   const cost = options.cost === undefined ? 1 : expectCost(where, policy, options.cost);
   const key = options.key === undefined ? undefined : expectFunction<KeyResolver>(where, 'key', options.key);
-  return { policy, cost, key, label: options.name === undefined ? shape : id };
+  const onStoreError = options.onStoreError === undefined ? undefined : expectOneOf(where, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES);
+  return { policy, cost, key, label: options.name === undefined ? shape : id, onStoreError };
 }
 
 /** A cost this policy can ever admit: an integer >= 1 whose time fits the bucket (and the wait, if any). */

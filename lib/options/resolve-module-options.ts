@@ -5,7 +5,8 @@ import { LimiterStore } from '../stores/limiter-store';
 import { validateRedisStoreOptions, type RedisStoreOptions } from '../stores/redis/redis-store-options';
 import type { KeyResolver } from './key-resolver.interface';
 import type { LimiterModuleOptions } from './limiter-module-options.interface';
-import { expectFunction, expectKnownKeys, expectNumber, expectObject } from './validate';
+import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
+import { expectFunction, expectKnownKeys, expectNumber, expectObject, expectOneOf } from './validate';
 
 /** Module options with defaults applied: what the providers are built from. */
 export interface ResolvedLimiterOptions {
@@ -13,10 +14,15 @@ export interface ResolvedLimiterOptions {
   readonly clock: Clock;
   readonly key?: KeyResolver;
   readonly headers: boolean;
+  readonly onStoreError: StoreErrorPolicy;
+  readonly instances: number;
+  readonly storeTimeoutMs: number;
+  readonly breakerFailures: number;
+  readonly breakerProbeMs: number;
 }
 
 const WHERE = 'LimiterModule options';
-const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'isGlobal'] as const;
+const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'onStoreError', 'instances', 'storeTimeoutMs', 'breakerFailures', 'breakerProbeMs', 'isGlobal'] as const;
 
 /** Validates the module options once, at start-up (forRoot and the forRootAsync factory's result alike). */
 export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions {
@@ -27,6 +33,11 @@ export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions 
     clock: options.clock === undefined ? new SystemClock() : expectClock(options.clock),
     key: options.key === undefined ? undefined : expectFunction<KeyResolver>(WHERE, 'key', options.key),
     headers: options.headers === undefined ? true : expectBoolean('headers', options.headers),
+    onStoreError: options.onStoreError === undefined ? 'local' : expectOneOf(WHERE, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
+    instances: optional('instances', options.instances, 1, { integer: true, min: 1 }),
+    storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, 100, { min: 1, max: 60_000 }),
+    breakerFailures: optional('breakerFailures', options.breakerFailures, 3, { integer: true, min: 1 }),
+    breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, 1000, { min: 1, max: 3_600_000 }),
   };
 }
 
@@ -43,6 +54,10 @@ function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
   expectKnownKeys(`${WHERE} store.memory`, memory, ['maxKeys']);
   const maxKeys = memory.maxKeys === undefined ? 1_000_000 : expectNumber(WHERE, 'store.memory.maxKeys', memory.maxKeys, { integer: true, min: 1 });
   return { memory: { maxKeys } };
+}
+
+function optional(field: string, value: unknown, fallback: number, rule: Parameters<typeof expectNumber>[3]): number {
+  return value === undefined ? fallback : expectNumber(WHERE, field, value, rule);
 }
 
 function expectClock(clock: unknown): Clock {

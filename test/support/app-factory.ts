@@ -12,7 +12,7 @@ export async function createApp(adapter: AdapterName, metadata: ModuleMetadata):
   const app =
     adapter === 'fastify'
       ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
-      : moduleRef.createNestApplication({ logger: false });
+      : moduleRef.createNestApplication({ logger: process.env.E2E_LOG ? ['error'] : false });
   await app.init();
   if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');

@@ -1,4 +1,4 @@
-import { cancel, decideAll, peek } from '../../core/gcra';
+import { cancel, decideAll, outcome, peek, step } from '../../core/gcra';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
@@ -42,6 +42,7 @@ export class MemoryStore extends LimiterStore {
 
   /** The synchronous form of `decide`, for callers that are already on the hot path. */
   decideNow(entries: readonly StoreEntry[]): StoreVerdict {
+    if (entries.length === 1) return this.decideOne(entries);
     const now = this.clock.now();
     const tats = entries.map((e) => this.table.get(e.policy.id, e.key));
     const policies = entries.map((e) => e.policy);
@@ -56,6 +57,23 @@ export class MemoryStore extends LimiterStore {
     if (blockedMs > 0) return { now, outcomes: outcomes.map((o, i) => this.full(tats[i], now, entries[i], blockedMs)) };
     entries.forEach((e, i) => this.table.set(e.policy.id, e.key, outcomes[i].tat, now));
     return { now, outcomes };
+  }
+
+  /**
+   * `decideNow` for the common request with one policy: the same steps as `decideAll` over one
+   * entry (charged exactly when that policy admits), without the per-entry arrays.
+   */
+  private decideOne(entries: readonly StoreEntry[]): StoreVerdict {
+    const now = this.clock.now();
+    const { policy, key, cost } = entries[0];
+    const tat = this.table.get(policy.id, key);
+    const s = step(tat, now, policy, cost);
+    const result = outcome(s, now, policy, s.admits);
+    if (!s.admits) return { now, outcomes: [result] };
+    const blockedMs = tat === undefined ? this.table.roomFor(entries, [tat], now) : 0;
+    if (blockedMs > 0) return { now, outcomes: [this.full(tat, now, entries[0], blockedMs)] };
+    this.table.set(policy.id, key, result.tat, now);
+    return { now, outcomes: [result] };
   }
 
   async peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {

@@ -43,10 +43,26 @@ export function validateRedisStoreOptions(where: string, path: string, raw: Reco
   throw new LimiterConfigError(where, `${path}redis`, 'an ioredis Redis or Cluster client, a redis:// or rediss:// URL, or ioredis options', redis);
 }
 
+/**
+ * Settings of a client the store creates, for a limiter rather than a cache: a command is never
+ * queued while disconnected nor resent after a reconnect (a late replay could count a request
+ * twice, long after it was decided), and reconnects come quickly so decisions return to Redis
+ * soon after it does. A client you pass in keeps its own settings: consider the same ones.
+ */
+export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
+  enableAutoPipelining: true,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (attempt) => Math.min(50 * attempt, 500),
+};
+
 /** The client the store uses, and whether it is the store's to close. */
 export function connect(redis: RedisStoreOptions['redis']): { client: RedisClient; owned: boolean } {
   if (isRedisClient(redis)) return { client: redis, owned: false };
-  const client = typeof redis === 'string' ? new Redis(redis, { enableAutoPipelining: true }) : new Redis({ enableAutoPipelining: true, ...redis });
+  const client = typeof redis === 'string' ? new Redis(redis, LIMITER_CLIENT_OPTIONS) : new Redis({ ...LIMITER_CLIENT_OPTIONS, ...redis });
+  // The failure policy handles a down Redis; without a listener ioredis would print every reconnect error.
+  client.on('error', () => undefined);
   return { client, owned: true };
 }
 

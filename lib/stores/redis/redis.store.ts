@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
 import { cancelArgs, decideArgs, defineGcraCommands, gcraCommand, MAX_ENTRIES, parseVerdict } from './gcra-script';
@@ -5,6 +6,9 @@ import { redisKey } from './redis-keys';
 import { connect, validateRedisStoreOptions, type RedisClient, type RedisStoreOptions } from './redis-store-options';
 
 const WHERE = 'RedisStore';
+
+/** How long close() waits for Redis to acknowledge QUIT before dropping the connection, in ms. */
+const CLOSE_GRACE_MS = 200;
 
 /**
  * Bucket state in Redis, shared by every process that uses the same server and prefix: one key
@@ -16,6 +20,8 @@ const WHERE = 'RedisStore';
 export class RedisStore extends LimiterStore {
   private readonly client: RedisClient;
   private readonly owned: boolean;
+  /** Settles when the client first connects: until then calls wait for it (a client that has never connected has nothing to fail fast on). */
+  private readonly connected: Promise<unknown>;
   private readonly prefix: string;
 
   constructor(options: RedisStoreOptions) {
@@ -23,6 +29,7 @@ export class RedisStore extends LimiterStore {
     const valid = validateRedisStoreOptions(`${WHERE} options`, '', options as unknown as Record<string, unknown>);
     this.prefix = valid.prefix ?? '';
     ({ client: this.client, owned: this.owned } = connect(valid.redis));
+    this.connected = this.client.status === 'ready' ? Promise.resolve() : once(this.client, 'ready').catch(() => undefined);
     defineGcraCommands(this.client);
   }
 
@@ -35,20 +42,26 @@ export class RedisStore extends LimiterStore {
   }
 
   async cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
+    await this.connected;
     await this.client[gcraCommand(entries.length)](...this.keysOf(entries), 'cancel', ...cancelArgs(entries, reservedTats));
   }
 
   async reset(policyId: string, key: string): Promise<void> {
+    await this.connected;
     await this.client.del(redisKey(this.prefix, policyId, key));
   }
 
   /** Closes the connection if the store opened it; a client passed in is left to its owner. */
   async close(): Promise<void> {
     if (!this.owned) return;
-    await this.client.quit().catch(() => this.client.disconnect());
+    // QUIT waits for a reply a hung server never sends: give it a moment, then drop the socket.
+    const quit = this.client.quit().catch(() => undefined);
+    await Promise.race([quit, once(AbortSignal.timeout(CLOSE_GRACE_MS), 'abort')]);
+    this.client.disconnect();
   }
 
   private async call(op: 'decide' | 'peek', entries: readonly StoreEntry[], args: string[]): Promise<StoreVerdict> {
+    await this.connected;
     const reply = await this.client[gcraCommand(entries.length)](...this.keysOf(entries), op, ...args);
     return parseVerdict(reply, entries.length);
   }

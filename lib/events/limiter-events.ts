@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import type { Decision } from '../core/decision';
+import type { BreakerState } from '../failure/circuit-breaker';
+
+/** One decision, as it was made: who asked, for which key, and what came of it. */
+export interface DecisionEvent {
+  /** `Controller.method` for a route, `LimiterService.<method>` for a service call. */
+  readonly where: string;
+  readonly key: string;
+  readonly decision: Decision;
+}
+
+/** A change in the store's health: the circuit breaker opened, is probing, or closed again. */
+export interface StoreHealthEvent {
+  readonly state: BreakerState;
+  /** The error that opened the breaker, if any. */
+  readonly error?: Error;
+}
+
+/** The events and what each one carries. */
+export interface LimiterEventMap {
+  decision: DecisionEvent;
+  storeHealth: StoreHealthEvent;
+}
+
+type Listener<E extends keyof LimiterEventMap> = (event: LimiterEventMap[E]) => void;
+
+/**
+ * Every decision and every store health change, for logs and metrics. A listener that throws
+ * is ignored: observing must never change a decision.
+ * @example events.on('decision', (e) => e.decision.allowed || log.warn(`${e.where} refused ${e.key}`));
+ */
+@Injectable()
+export class LimiterEvents {
+  private readonly listeners: { [E in keyof LimiterEventMap]: Set<Listener<E>> } = { decision: new Set(), storeHealth: new Set() };
+
+  /** Subscribes a listener; returns the function that unsubscribes it. */
+  on<E extends keyof LimiterEventMap>(event: E, listener: Listener<E>): () => void {
+    const set = this.listeners[event] as Set<Listener<E>>;
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  /** Delivers an event to its listeners. */
+  emit<E extends keyof LimiterEventMap>(event: E, payload: LimiterEventMap[E]): void {
+    for (const listener of this.listeners[event] as Set<Listener<E>>) {
+      try {
+        listener(payload);
+      } catch {
+        // a broken listener must not turn into a refused or failed request
+      }
+    }
+  }
+
+  /** Whether anyone listens for decisions (so the hot path builds no event for nobody). */
+  get observesDecisions(): boolean {
+    return this.listeners.decision.size > 0;
+  }
+}

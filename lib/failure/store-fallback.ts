@@ -1,0 +1,62 @@
+import type { Clock } from '../core/clock';
+import { peek, type PolicyOutcome } from '../core/gcra';
+import { toGcraPolicy, type GcraPolicy } from '../core/policy';
+import type { StoreEntry, StoreVerdict } from '../stores/limiter-store';
+import { MemoryStore } from '../stores/memory/memory.store';
+
+/**
+ * What a request gets when the store cannot decide: `open` lets it through, `closed` refuses it
+ * (503: the limiter is down, the client did nothing wrong), `local` decides it in this process.
+ */
+export type StoreErrorPolicy = 'open' | 'closed' | 'local';
+
+/** Every failure policy, for validation. */
+export const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['local', 'open', 'closed'];
+
+/** How long a client refused because the store is down is told to wait, in ms. */
+export const STORE_DOWN_RETRY_MS = 1000;
+
+/**
+ * Decides without the shared store. `local` keeps a MemoryStore of its own, with each policy
+ * divided by the number of instances expected to share the limit (rate / n, capacity / n, at
+ * least 1), so a fleet that falls back together stays near the fleet-wide limit.
+ */
+export class StoreFallback {
+  private local?: MemoryStore;
+  private readonly scaled = new WeakMap<GcraPolicy, GcraPolicy>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly instances: number,
+  ) {}
+
+  /** The in-process store `local` decides on (created on first use). */
+  get localStore(): MemoryStore {
+    this.local ??= new MemoryStore({ clock: this.clock });
+    return this.local;
+  }
+
+  /** Decides on the local store, with the policies scaled to this instance's share. */
+  decideLocally(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
+    return this.localStore.decide(entries.map((e) => ({ ...e, policy: this.share(e.policy) })));
+  }
+
+  /** The verdict of `open` (everyone admitted) or `closed` (everyone refused), nothing charged anywhere. */
+  fixed(policy: 'open' | 'closed', entries: readonly StoreEntry[]): StoreVerdict {
+    const now = this.clock.now();
+    const admits = policy === 'open';
+    const outcomes = entries.map((e): PolicyOutcome => ({ ...peek(undefined, now, e.policy), admits, retryAfterMs: admits ? 0 : STORE_DOWN_RETRY_MS }));
+    return { now, outcomes };
+  }
+
+  private share(policy: GcraPolicy): GcraPolicy {
+    if (this.instances === 1) return policy;
+    let shared = this.scaled.get(policy);
+    if (!shared) {
+      const capacity = Math.max(1, Math.floor(policy.capacity / this.instances));
+      shared = toGcraPolicy({ ...policy, rate: policy.rate / this.instances, capacity, maxWaitMs: policy.mode === 'wait' ? policy.maxWaitMs : undefined });
+      this.scaled.set(policy, shared);
+    }
+    return shared;
+  }
+}

@@ -1,0 +1,20 @@
+import { LimiterStore, type StoreEntry, type StoreVerdict } from '../../lib';
+import type { MemoryStore } from '../../lib/stores/memory/memory.store';
+
+/** A store whose health a test switches: healthy (a MemoryStore underneath), failing, or hung. */
+export class SwitchableStore extends LimiterStore {
+  mode: 'healthy' | 'failing' | 'hung' = 'healthy';
+  calls = 0;
+  constructor(private readonly healthy: MemoryStore) {
+    super();
+  }
+  decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
+    this.calls++;
+    if (this.mode === 'failing') return Promise.reject(new Error('ECONNREFUSED'));
+    if (this.mode === 'hung') return new Promise(() => undefined);
+    return this.healthy.decide(entries);
+  }
+  peek = this.decide;
+  cancel = async (): Promise<void> => undefined;
+  reset = async (): Promise<void> => undefined;
+}

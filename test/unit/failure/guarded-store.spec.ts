@@ -1,0 +1,90 @@
+import { FakeClock, LimiterStoreError } from '../../../lib';
+import { toGcraPolicy } from '../../../lib/core/policy';
+import type { BreakerState } from '../../../lib/failure/circuit-breaker';
+import { GuardedStore } from '../../../lib/failure/guarded-store';
+import { MemoryStore } from '../../../lib/stores/memory/memory.store';
+import { SwitchableStore } from '../../support/switchable-store';
+
+const entries = [{ policy: toGcraPolicy({ id: 'p', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 5 }), key: 'k', cost: 1 }];
+
+describe('GuardedStore: a deadline and a circuit breaker around a store', () => {
+  let clock: FakeClock;
+  let inner: SwitchableStore;
+  let health: BreakerState[];
+  let store: GuardedStore;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    inner = new SwitchableStore(new MemoryStore({ clock }));
+    health = [];
+    store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
+  });
+
+  it('passes decisions through while the store is healthy', async () => {
+    expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
+    expect(health).toEqual([]);
+  });
+
+  it('turns a store error into a LimiterStoreError (LIMITER_STORE_UNAVAILABLE) carrying the cause', async () => {
+    inner.mode = 'failing';
+    await expect(store.decide(entries)).rejects.toMatchObject({ code: 'LIMITER_STORE_UNAVAILABLE', cause: expect.objectContaining({ message: 'ECONNREFUSED' }) });
+  });
+
+  it('answers a hung store after exactly timeoutMs with LIMITER_STORE_TIMEOUT', async () => {
+    inner.mode = 'hung';
+    const call = store.decide(entries);
+    call.catch(() => undefined);
+    await clock.advance(99);
+    let settled = false;
+    void call.catch(() => (settled = true));
+    await clock.advance(0);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    await expect(call).rejects.toBeInstanceOf(LimiterStoreError);
+    await expect(call).rejects.toMatchObject({ code: 'LIMITER_STORE_TIMEOUT' });
+  });
+
+  it('opens after 3 failures in a row and stops calling the store', async () => {
+    inner.mode = 'failing';
+    for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
+    expect(health).toEqual(['open']);
+    const before = inner.calls;
+    await expect(store.decide(entries)).rejects.toMatchObject({ code: 'LIMITER_STORE_CIRCUIT_OPEN' });
+    expect(inner.calls).toBe(before);
+  });
+
+  it('probes once after probeAfterMs: a failed probe reopens, a good one closes', async () => {
+    inner.mode = 'failing';
+    for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
+    await clock.advance(1000);
+    await store.decide(entries).catch(() => undefined);
+    expect(health).toEqual(['open', 'half-open', 'open']);
+    inner.mode = 'healthy';
+    await expect(store.decide(entries)).rejects.toMatchObject({ code: 'LIMITER_STORE_CIRCUIT_OPEN' });
+    await clock.advance(1000);
+    expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
+    expect(health).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+
+  it('lets only one probe through while half-open', async () => {
+    inner.mode = 'failing';
+    for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
+    await clock.advance(1000);
+    inner.mode = 'hung';
+    const probe = store.decide(entries);
+    probe.catch(() => undefined);
+    const calls = inner.calls;
+    await expect(store.decide(entries)).rejects.toMatchObject({ code: 'LIMITER_STORE_CIRCUIT_OPEN' });
+    expect(inner.calls).toBe(calls);
+    await clock.advance(100);
+    await expect(probe).rejects.toMatchObject({ code: 'LIMITER_STORE_TIMEOUT' });
+  });
+
+  it('a success resets the count: failures must be in a row to open', async () => {
+    for (const mode of ['failing', 'failing', 'healthy', 'failing', 'failing'] as const) {
+      inner.mode = mode;
+      await store.decide(entries).catch(() => undefined);
+    }
+    expect(health).toEqual([]);
+  });
+});
