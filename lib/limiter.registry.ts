@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { GcraPolicy, Mode } from './core/policy';
+import { toGcraPolicy, type GcraPolicy, type Mode } from './core/policy';
 import type { StoreErrorPolicy } from './failure/store-fallback';
 import { isSkipped, readLimits } from './http/decorators/limit-metadata';
 import type { LimitPolicy } from './options/policy-options.interface';
@@ -57,7 +57,9 @@ export class LimiterRegistry {
     expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
     const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
     const { rate, capacity, name } = options;
-    const { policy } = resolveBucket(`${where} policy`, shape, { rate, capacity, name, mode, maxWaitMs }, `${shape}:${rate}:${capacity}`);
+    const valid = resolveBucket(`${where} policy`, shape, { rate, capacity, name, mode, maxWaitMs }, '').policy;
+    // An unnamed policy is its parameters: callers that pass the same numbers share a bucket.
+    const policy = name === undefined ? toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}` }) : valid;
     if (cache) cache.set(variant, policy);
     else this.servicePolicies.set(raw, new Map([[variant, policy]]));
     this.knownIds.add(policy.id);
