@@ -10,6 +10,8 @@ describe('public API', () => {
         'LeakyBucket',
         'LimiterConfigError',
         'LimiterError',
+        'LimiterEvents',
+        'LimiterStoreError',
         'LimiterGuard',
         'LimiterInterceptor',
         'LimiterModule',
