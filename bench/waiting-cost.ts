@@ -20,6 +20,19 @@ const PROBES = 1_000;
 const HOLD_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 
+/** What bench/run.ts collects from one run. */
+export interface WaitingFigures {
+  held: number;
+  heapPerWaiter: number;
+  rssPerWaiter: number;
+  probeP50: number;
+  probeP99: number;
+  loopP50: number;
+  loopP99: number;
+  loopMax: number;
+  drainedMs: number;
+}
+
 interface Stats {
   inFlight: number;
   departed: number;
@@ -86,6 +99,22 @@ async function main(): Promise<void> {
     ]);
     const ok = (statuses.get('503') ?? 0) + (statuses.get('200') ?? 0) === WAITERS && exit !== undefined;
     process.exitCode = ok ? 0 : 1;
+    // Forked by bench/run.ts: the figures as numbers, for the median over repetitions.
+    if (ok && process.send) {
+      const figures: WaitingFigures = {
+        held: held.inFlight,
+        heapPerWaiter: perWaiter('heapUsed'),
+        rssPerWaiter: perWaiter('rss'),
+        probeP50: percentile(latencies, 50),
+        probeP99: percentile(latencies, 99),
+        loopP50: loop.p50,
+        loopP99: loop.p99,
+        loopMax: loop.max,
+        drainedMs,
+      };
+      await new Promise<void>((resolve) => process.send!(figures, () => resolve()));
+      process.disconnect();
+    }
   } finally {
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
   }

@@ -1,0 +1,85 @@
+// The server of the HTTP bench (4), in a process of its own so that the load generator does not
+// share its event loop: GET /hello on one adapter with one limiter (or none). Tells its port over IPC.
+//   node dist/bench/http-server.js <express|fastify> <variant> [redisUrl]
+import 'reflect-metadata';
+import { Controller, Get, Module, type DynamicModule, type Type } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { Redis } from 'ioredis';
+import type { Server } from 'node:http';
+import { LimiterModule, TokenBucket } from '../lib';
+
+export const HTTP_VARIANTS = ['bare', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+export type HttpVariant = (typeof HTTP_VARIANTS)[number];
+
+/** Never reached in a run: no request is ever refused, so every variant does the same work per request. */
+const LIMIT = 1_000_000_000;
+
+@Controller()
+class BareController {
+  @Get('hello')
+  hello(): { hello: string } {
+    return { hello: 'world' };
+  }
+}
+
+@Controller()
+class LimitedController {
+  @Get('hello')
+  @TokenBucket({ rate: LIMIT, capacity: LIMIT })
+  hello(): { hello: string } {
+    return { hello: 'world' };
+  }
+}
+
+function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | DynamicModule {
+  const imports: (Type | DynamicModule)[] = [];
+  let controller: Type = BareController;
+  const providers = [];
+  switch (variant) {
+    case 'bare':
+      break;
+    case 'LimiterGuard (memory)':
+      imports.push(LimiterModule.forRoot());
+      controller = LimitedController;
+      break;
+    case 'LimiterGuard (Redis)':
+      imports.push(LimiterModule.forRoot({ store: { redis: redisUrl!, prefix: 'bench:http:' } }));
+      controller = LimitedController;
+      break;
+    case 'ThrottlerGuard (memory)':
+    case 'ThrottlerGuard (Redis storage)': {
+      // ttl 1 s: the throttler keeps one timestamp per hit within ttl (all requests come from one IP here).
+      const storage = variant === 'ThrottlerGuard (memory)' ? undefined : new ThrottlerStorageRedisService(new Redis(redisUrl!, { enableAutoPipelining: true }));
+      imports.push(ThrottlerModule.forRoot({ throttlers: [{ ttl: 1_000, limit: LIMIT }], storage }));
+      providers.push({ provide: APP_GUARD, useClass: ThrottlerGuard });
+      break;
+    }
+  }
+  @Module({ imports, controllers: [controller], providers })
+  class BenchHttpModule {}
+  return BenchHttpModule;
+}
+
+async function main(): Promise<void> {
+  const [adapter, variant, redisUrl] = process.argv.slice(2);
+  const module = appModule(variant as HttpVariant, redisUrl);
+  const app =
+    adapter === 'fastify'
+      ? await NestFactory.create(module, new FastifyAdapter(), { logger: ['error'] })
+      : await NestFactory.create(module, { logger: ['error'] });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  const address = (app.getHttpServer() as Server).address();
+  process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
+}
+
+// Only as a forked server: run.ts imports the variant names above.
+if (require.main === module) {
+  void main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

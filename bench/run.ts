@@ -1,0 +1,541 @@
+// `npm run bench`: every measurement of BENCHMARKS.md in one run, on this machine, side by side
+// with the libraries a user would pick instead. Starts and stops its own redis-server. Every
+// figure is the median of REPS interleaved repetitions; every comparison is a ratio taken within
+// one repetition (then the median of those ratios), because shared machines are noisy.
+// Env (for development only): BENCH_REPS (default 3), BENCH_ONLY=inprocess,memory,redis,http,shaping,waiting,
+// BENCH_SHAPING_MS (default 15000), BENCH_OUT (default BENCHMARKS.md).
+import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { median, runChild, serve, startRedis, type OwnRedis, type Served } from './harness';
+import { HTTP_VARIANTS, type HttpVariant } from './http-server';
+import type { InProcessContender } from './inprocess-worker';
+import { ratioSvg, type RatioBar } from './ratio-svg';
+import { IN_FLIGHT, KEY_SETS, type RedisContender } from './redis-worker';
+import type { ShapingJob } from './shaping-worker';
+import { percentile } from './percentile';
+import type { WaitingFigures } from './waiting-cost';
+
+const ROOT = join(__dirname, '..', '..');
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const OUT = process.env.BENCH_OUT ?? 'BENCHMARKS.md';
+const SVG = join('docs', 'benchmarks.svg');
+const runs = (section: string): boolean => !ONLY || ONLY.includes(section);
+
+/** The same contenders in a different order each repetition, so that none always runs first (or after the same one). */
+function rotate<T>(xs: readonly T[], rep: number): T[] {
+  const k = rep % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+const log = (line: string): void => console.log(`[bench ${((performance.now() - STARTED) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const STARTED = performance.now();
+
+// ---------------------------------------------------------------- 1. in-process decisions/s
+
+const IN_PROCESS: InProcessContender[] = ['MemoryStore.decide', 'MemoryStore.decideNow', 'RateLimiterMemory', 'ThrottlerStorageService'];
+const IN_PROCESS_KEYS = [1, 100_000];
+const IN_PROCESS_MS = 1000;
+
+type PerRep<T> = T[];
+interface InProcess {
+  /** [keys][contender] → per-rep ops/s */
+  ops: Record<number, Record<string, PerRep<number>>>;
+}
+
+async function inProcess(): Promise<InProcess> {
+  const ops: InProcess['ops'] = {};
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const keys of IN_PROCESS_KEYS) {
+      for (const name of rotate(IN_PROCESS, rep)) {
+        const { opsPerSec } = await runChild<{ opsPerSec: number }>('inprocess-worker.js', ['ops', name, String(keys), String(IN_PROCESS_MS)]);
+        ((ops[keys] ??= {})[name] ??= [])[rep] = opsPerSec;
+      }
+    }
+    log(`in-process decisions/s: repetition ${rep + 1}/${REPS} done`);
+  }
+  return { ops };
+}
+
+// ---------------------------------------------------------------- 2. memory per key
+
+const MEMORY: InProcessContender[] = ['MemoryStore.decide', 'RateLimiterMemory', 'ThrottlerStorageService'];
+const MEMORY_KEYS = 1_000_000;
+
+async function memoryPerKey(): Promise<Record<string, PerRep<number>>> {
+  const bytes: Record<string, PerRep<number>> = {};
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const name of rotate(MEMORY, rep)) {
+      const { bytesPerKey } = await runChild<{ bytesPerKey: number }>('inprocess-worker.js', ['memory', name, String(MEMORY_KEYS)], { execArgv: ['--expose-gc'], timeoutMs: 180_000 });
+      (bytes[name] ??= [])[rep] = bytesPerKey;
+    }
+    log(`memory per key: repetition ${rep + 1}/${REPS} done`);
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------- 3. Redis decisions/s
+
+const REDIS: RedisContender[] = ['RedisStore', 'RateLimiterRedis', 'ThrottlerStorageRedis'];
+const REDIS_MS = 1500;
+const CEILING_REQUESTS = 150_000;
+const CEILING_CLIENTS = 50;
+const CEILING_PIPELINE = 16;
+
+interface RedisResults {
+  /** [`${contender} ${on|off}`][keys] → per-rep decisions/s */
+  ops: Record<string, Record<number, PerRep<number>>>;
+  ceiling: Record<number, PerRep<number>>;
+  ceilingCommands: Record<number, string>;
+}
+
+/** The EVALSHA the ceiling runs: gcra.lua itself (SCRIPT LOAD), one key, a token bucket never refused. */
+function ceilingArgs(redis: OwnRedis, sha: string, keys: number): string[] {
+  const key = keys === 1 ? 'bench:ceiling:one' : 'bench:ceiling:__rand_int__';
+  const random = keys === 1 ? [] : ['-r', String(keys)];
+  return ['-h', '127.0.0.1', '-p', String(redis.port), '-n', String(CEILING_REQUESTS), '-c', String(CEILING_CLIENTS), '-P', String(CEILING_PIPELINE), ...random, '--csv', 'EVALSHA', sha, '1', key, 'decide', 'token-bucket', 'reject', '0.001', '1000000', '0', '1'];
+}
+
+async function redisBench(redis: OwnRedis): Promise<RedisResults> {
+  const admin = new Redis(redis.url);
+  const sha = String(await admin.script('LOAD', readFileSync(join(ROOT, 'lib', 'stores', 'redis', 'gcra.lua'), 'utf8')));
+  const results: RedisResults = { ops: {}, ceiling: {}, ceilingCommands: {} };
+  const configs = REDIS.flatMap((name) => (['on', 'off'] as const).map((p) => [name, p] as const));
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const [name, pipelining] of rotate(configs, rep)) {
+        await admin.flushall();
+        const byKeys = await runChild<Record<string, number>>('redis-worker.js', [redis.url, name, pipelining, String(REDIS_MS)]);
+        for (const keys of KEY_SETS) ((results.ops[`${name} ${pipelining}`] ??= {})[keys] ??= [])[rep] = byKeys[keys];
+      }
+      for (const keys of KEY_SETS) {
+        await admin.flushall();
+        const args = ceilingArgs(redis, sha, keys);
+        results.ceilingCommands[keys] = `redis-benchmark ${args.join(' ').replace(String(redis.port), '<port>').replace(sha, '<sha of gcra.lua>')}`;
+        const csv = execFileSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
+        const last = csv.trim().split('\n').at(-1)!;
+        const rps = Number(JSON.parse(`[${last}]`)[1]);
+        if (!(rps > 0)) throw new Error(`redis-benchmark: no requests per second in ${csv}`);
+        (results.ceiling[keys] ??= [])[rep] = rps;
+      }
+      log(`Redis decisions/s: repetition ${rep + 1}/${REPS} done`);
+    }
+  } finally {
+    await admin.flushall().catch(() => undefined);
+    admin.disconnect();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- 4. HTTP
+
+const ADAPTERS = ['express', 'fastify'] as const;
+const HTTP_CONNECTIONS = 50;
+const HTTP_WARMUP_S = 1;
+const HTTP_DURATION_S = 3;
+
+interface HttpRun {
+  rps: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+interface HttpResults {
+  /** [adapter][variant] → per rep */
+  runs: Record<string, Record<string, PerRep<HttpRun>>>;
+}
+
+async function cannon(port: number, duration: number): Promise<HttpRun> {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/hello`, connections: HTTP_CONNECTIONS, duration });
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+async function httpBench(redis: OwnRedis): Promise<HttpResults> {
+  const results: HttpResults = { runs: {} };
+  const servers = new Map<string, Served>();
+  const configs = ADAPTERS.flatMap((adapter) => HTTP_VARIANTS.map((variant) => [adapter, variant] as const));
+  try {
+    // Every server is started once and idles while the others are loaded: no start-up inside a repetition.
+    for (const [adapter, variant] of configs) servers.set(`${adapter} ${variant}`, await serve('http-server.js', [adapter, variant, redis.url]));
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const [adapter, variant] of rotate(configs, rep * 3)) {
+        const { port } = servers.get(`${adapter} ${variant}`)!;
+        await cannon(port, HTTP_WARMUP_S);
+        const run = await cannon(port, HTTP_DURATION_S);
+        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${adapter} ${variant}: ${run.non2xx} non-2xx replies and ${run.errors} errors: limits must never refuse here`);
+        ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
+      }
+      log(`HTTP: repetition ${rep + 1}/${REPS} done`);
+    }
+  } finally {
+    for (const server of servers.values()) await server.stop();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- 5. shaping
+
+const SHAPING_FLEETS = [1, 4, 16];
+const SHAPING_CALLERS = 32;
+const SHAPING_RATE = 10;
+const SHAPING_CAPACITY = 40;
+const SHAPING_MS = Number(process.env.BENCH_SHAPING_MS ?? 15_000);
+const GAP_MS = 1000 / SHAPING_RATE;
+
+interface ShapingFigures {
+  departures: number;
+  rateErrorPct: number;
+  p99GapErrorMs: number;
+  maxGapErrorMs: number;
+  driftMs: number;
+  maxIn1s: number;
+  windowsOver: number;
+}
+
+/** Figures of one run from every handler start (wall ms) of every process. */
+function shapingFigures(all: number[]): ShapingFigures {
+  const starts = [...all].sort((a, b) => a - b);
+  const n = starts.length;
+  const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+  const span = starts[n - 1] - starts[0];
+  const rate = ((n - 1) * 1000) / span;
+  let maxIn1s = 0;
+  let windowsOver = 0;
+  for (let i = 0, j = 0; i < n; i++) {
+    while (j < n && starts[j] < starts[i] + 1000) j++;
+    maxIn1s = Math.max(maxIn1s, j - i);
+    if (j - i > SHAPING_RATE + 1) windowsOver++;
+  }
+  const errors = gaps.map((g) => Math.abs(g - GAP_MS));
+  return {
+    departures: n,
+    rateErrorPct: (Math.abs(rate - SHAPING_RATE) / SHAPING_RATE) * 100,
+    p99GapErrorMs: percentile(errors, 99),
+    maxGapErrorMs: Math.max(...errors),
+    driftMs: span - (n - 1) * GAP_MS,
+    maxIn1s,
+    windowsOver,
+  };
+}
+
+type ShapingKind = { kind: ShapingJob['kind']; processes: number };
+const SHAPING_CONFIGS: ShapingKind[] = [...SHAPING_FLEETS.map((processes) => ({ kind: 'nest-limiter' as const, processes })), { kind: 'RateLimiterQueue', processes: 1 }];
+const shapingLabel = ({ kind, processes }: ShapingKind): string => `${kind}, ${processes} process${processes > 1 ? 'es' : ''}`;
+
+async function shapingBench(redis: OwnRedis): Promise<Record<string, PerRep<ShapingFigures>>> {
+  const results: Record<string, PerRep<ShapingFigures>> = {};
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const config of rotate(SHAPING_CONFIGS, rep)) {
+      const startAt = performance.timeOrigin + performance.now() + 2000 + 400 * config.processes; // 16 processes take seconds to start on 2 cores
+      const job: ShapingJob = {
+        kind: config.kind,
+        redisUrl: redis.url,
+        prefix: `bench:shaping:${rep}:${config.processes}:`,
+        rate: SHAPING_RATE,
+        capacity: SHAPING_CAPACITY,
+        callers: SHAPING_CALLERS / config.processes,
+        startAt,
+        durationMs: SHAPING_MS,
+      };
+      const reports = await Promise.all(
+        Array.from({ length: config.processes }, () => runChild<{ starts: number[] }>('shaping-worker.js', [JSON.stringify(job)], { timeoutMs: SHAPING_MS + 60_000 })),
+      );
+      (results[shapingLabel(config)] ??= [])[rep] = shapingFigures(reports.flatMap((r) => r.starts));
+    }
+    log(`shaping: repetition ${rep + 1}/${REPS} done`);
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- 6. waiting cost
+
+async function waitingBench(): Promise<PerRep<WaitingFigures>> {
+  const results: WaitingFigures[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    results.push(await runChild<WaitingFigures>('waiting-cost.js', [], { timeoutMs: 120_000 }));
+    log(`waiting cost: repetition ${rep + 1}/${REPS} done`);
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- report
+
+const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const fmtX = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(x >= 10 ? 1 : 2)}×` : '–');
+const fmtMs = (x: number, digits = 2): string => (Number.isFinite(x) ? `${x.toFixed(digits)} ms` : '–');
+const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '–');
+/** The median over repetitions of a ratio taken within each repetition. */
+const ratio = (a: PerRep<number>, b: PerRep<number>): number => median(a.map((x, i) => x / b[i]));
+
+function pkg(name: string): string {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+}
+
+interface Target {
+  what: string;
+  target: string;
+  figure: string;
+  met: boolean;
+  bar?: RatioBar;
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  log(`redis-server ${redis.version} on 127.0.0.1:${redis.port}`);
+  const startedAt = new Date();
+  const out: string[] = [];
+  const targets: Target[] = [];
+  let ip: InProcess | undefined;
+  let mem: Record<string, number[]> | undefined;
+  let rb: RedisResults | undefined;
+  let hb: HttpResults | undefined;
+  let sb: Record<string, ShapingFigures[]> | undefined;
+  let wb: WaitingFigures[] | undefined;
+  try {
+    if (runs('inprocess')) ip = await inProcess();
+    if (runs('memory')) mem = await memoryPerKey();
+    if (runs('redis')) rb = await redisBench(redis);
+    if (runs('http')) hb = await httpBench(redis);
+    if (runs('shaping')) sb = await shapingBench(redis);
+    if (runs('waiting')) wb = await waitingBench();
+  } finally {
+    await redis.stop();
+  }
+  const totalS = (performance.now() - STARTED) / 1000;
+
+  out.push('# Benchmarks', '');
+  out.push(
+    `Written by \`npm run bench\` (bench/run.ts) on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(totalS / 60)} min ${Math.round(totalS % 60)} s. ` +
+      `nest-limiter side by side with rate-limiter-flexible and @nestjs/throttler (+ @nest-lab/throttler-storage-redis), in the same run, on the same machine. ` +
+      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in a rotated order); every comparison is a **ratio taken within one repetition**, ` +
+      'then the median of those ratios: the machine is shared and noisy, so absolute figures move from run to run far more than the ratios do.',
+    '',
+    `![Headline ratios](${SVG})`,
+    '',
+  );
+  out.push('## Machine and versions', '');
+  const cpu = cpus();
+  out.push('| | |', '|---|---|');
+  out.push(`| CPU | ${cpu.length} × ${cpu[0]?.model ?? '?'} |`, `| memory | ${(totalmem() / 2 ** 30).toFixed(1)} GiB |`);
+  out.push(`| node | ${process.version} |`, `| redis-server / redis-benchmark | ${redis.version} (started by the bench on a free loopback port, temporary --dir, no persistence) |`);
+  out.push(`| nest-limiter | ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} (commit ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', 'lib']) ? ', with uncommitted changes in lib/' : ''}) |`);
+  for (const name of ['@nestjs/core', '@nestjs/platform-express', 'express', '@nestjs/platform-fastify', 'fastify', '@nestjs/throttler', '@nest-lab/throttler-storage-redis', 'rate-limiter-flexible', 'ioredis', 'autocannon', 'typescript']) {
+    out.push(`| ${name} | ${pkg(name)} |`);
+  }
+  out.push('');
+  out.push('## The command', '', '```sh', 'npm ci', 'npm run bench   # = npm run build && node dist/bench/run.js', '```', '');
+  out.push(
+    'It builds, starts its own `redis-server`, runs the six sections below, stops the server and writes this file and ' +
+      `\`${SVG}\`. Each contender runs in a process of its own (\`node dist/bench/<worker>.js …\`, forked by run.ts); the exact worker commands are given per section. ` +
+      '@nest-lab/throttler-storage-redis declares peer ranges up to Nest 11: package.json `overrides` points its `@nestjs/common` and `@nestjs/core` peers at our Nest 12, so `npm ci` installs it cleanly; it uses only `@Injectable` from Nest.',
+    '',
+  );
+
+  if (ip) {
+    const o = ip.ops;
+    out.push('## 1. In-process decisions per second', '');
+    out.push(
+      `\`node dist/bench/inprocess-worker.js ops <contender> <keys> ${IN_PROCESS_MS}\`: one decision at a time, each awaited (the peers' APIs return promises, and so does \`MemoryStore.decide\`, which is what the guard calls), ` +
+        `for ${IN_PROCESS_MS} ms after a warm-up that creates every key; 100,000 keys are visited round-robin. Limits are never reached (10^9 per second per key for all three; ThrottlerStorageService with ttl 1 s). ` +
+        '`MemoryStore.decideNow` is the synchronous form, shown for reference; the targets compare `decide`, like for like.',
+      '',
+    );
+    out.push('| contender | 1 key: decisions/s | 100,000 keys: decisions/s | MemoryStore.decide ÷ this (1 key) | (100,000 keys) |', '|---|---|---|---|---|');
+    for (const name of IN_PROCESS) {
+      out.push(`| ${name} | ${fmtInt(median(o[1][name]))} | ${fmtInt(median(o[100_000][name]))} | ${fmtX(ratio(o[1]['MemoryStore.decide'], o[1][name]))} | ${fmtX(ratio(o[100_000]['MemoryStore.decide'], o[100_000][name]))} |`);
+    }
+    out.push(
+      '',
+      'ThrottlerStorageService (@nestjs/throttler ≥ 6.5) keeps one expiry timestamp per hit within ttl and filters that array on every call: on one hot key its cost per call grows with the hits of the last ttl (here up to one second of them), which is what the 1-key row measures; on 100,000 keys each key holds only a few hits.',
+      '',
+    );
+    for (const keys of IN_PROCESS_KEYS) {
+      for (const peer of ['RateLimiterMemory', 'ThrottlerStorageService']) {
+        const r = ratio(o[keys]['MemoryStore.decide'], o[keys][peer]);
+        targets.push({ what: `In-process, ${keys.toLocaleString('en-US')} key${keys > 1 ? 's' : ''}: MemoryStore.decide ÷ ${peer}`, target: '≥ 2×', figure: fmtX(r), met: r >= 2, bar: { group: 'In-process decisions/s', label: `${keys.toLocaleString('en-US')} key${keys > 1 ? 's' : ''}, ÷ ${peer}`, value: r, target: 2 } });
+      }
+    }
+  }
+
+  if (mem) {
+    out.push('## 2. Memory per key', '');
+    out.push(
+      `\`node --expose-gc dist/bench/inprocess-worker.js memory <contender> ${MEMORY_KEYS}\`: heap in use after full GCs, before and after ${MEMORY_KEYS.toLocaleString('en-US')} distinct keys (client IPs, the key strings included: each store holds its keys), divided by the key count; ` +
+        'every key still held when measured (none expires during the run).',
+      '',
+    );
+    out.push('| contender | bytes per key | this ÷ MemoryStore |', '|---|---|---|');
+    for (const name of MEMORY) out.push(`| ${name === 'MemoryStore.decide' ? 'MemoryStore' : name} | ${fmtInt(median(mem[name]))} | ${fmtX(ratio(mem[name], mem['MemoryStore.decide']))} |`);
+    out.push('');
+    for (const peer of ['RateLimiterMemory', 'ThrottlerStorageService']) {
+      const r = ratio(mem[peer], mem['MemoryStore.decide']);
+      targets.push({ what: `Bytes per key: ${peer} ÷ MemoryStore (≤ 1/3 of theirs)`, target: '≥ 3×', figure: `${fmtX(r)} (${fmtInt(median(mem['MemoryStore.decide']))} B vs ${fmtInt(median(mem[peer]))} B)`, met: r >= 3, bar: { group: 'Memory per key (theirs ÷ ours)', label: `÷ ${peer}`, value: r, target: 3 } });
+    }
+  }
+
+  if (rb) {
+    out.push('## 3. Redis decisions per second', '');
+    out.push(
+      `\`node dist/bench/redis-worker.js <redis-url> <contender> <on|off> ${REDIS_MS}\`: ${IN_FLIGHT} callers in flight at once, each awaiting one decision at a time, for ${REDIS_MS} ms after a 400 ms warm-up, on 1 key and on 10,000 keys (round-robin); ` +
+        'one ioredis client per contender, with `enableAutoPipelining` on or off. Limits are never reached. The server is flushed between runs. ' +
+        'The ceiling is redis-benchmark running gcra.lua itself (loaded with SCRIPT LOAD, one key, the same token bucket) by EVALSHA on the same server:',
+      '',
+      '```sh',
+      ...KEY_SETS.map((k) => rb!.ceilingCommands[k]),
+      '```',
+      '',
+    );
+    out.push('| contender | auto-pipelining | 1 key: decisions/s | 10,000 keys: decisions/s | RedisStore ÷ this, same pipelining (1 key) | (10,000 keys) |', '|---|---|---|---|---|---|');
+    for (const name of REDIS) {
+      for (const p of ['on', 'off']) {
+        const me = rb.ops[`RedisStore ${p}`];
+        const them = rb.ops[`${name} ${p}`];
+        out.push(`| ${name} | ${p} | ${fmtInt(median(them[1]))} | ${fmtInt(median(them[10_000]))} | ${fmtX(ratio(me[1], them[1]))} | ${fmtX(ratio(me[10_000], them[10_000]))} |`);
+      }
+    }
+    out.push(`| **ceiling**: redis-benchmark EVALSHA gcra.lua, -c ${CEILING_CLIENTS} -P ${CEILING_PIPELINE} | – | ${fmtInt(median(rb.ceiling[1]))} | ${fmtInt(median(rb.ceiling[10_000]))} | | |`);
+    out.push('', '| RedisStore as a fraction of the ceiling | 1 key | 10,000 keys |', '|---|---|---|');
+    for (const p of ['on', 'off']) out.push(`| auto-pipelining ${p} | ${pct(ratio(rb.ops[`RedisStore ${p}`][1], rb.ceiling[1]))} | ${pct(ratio(rb.ops[`RedisStore ${p}`][10_000], rb.ceiling[10_000]))} |`);
+    out.push('');
+    for (const keys of KEY_SETS) {
+      const r = ratio(rb.ops['RedisStore on'][keys], rb.ops['RateLimiterRedis on'][keys]);
+      const rOff = ratio(rb.ops['RedisStore off'][keys], rb.ops['RateLimiterRedis off'][keys]);
+      const label = `${keys.toLocaleString('en-US')} key${keys > 1 ? 's' : ''}`;
+      targets.push({ what: `Redis, ${label}: RedisStore ÷ RateLimiterRedis (auto-pipelining on; off in brackets)`, target: '≥ 1.2×', figure: `${fmtX(r)} (${fmtX(rOff)})`, met: r >= 1.2 && rOff >= 1.2, bar: { group: 'Redis decisions/s', label: `${label}, ÷ RateLimiterRedis`, value: r, target: 1.2 } });
+      const c = ratio(rb.ops['RedisStore on'][keys], rb.ceiling[keys]);
+      targets.push({ what: `Redis, ${label}: RedisStore ÷ EVALSHA ceiling`, target: '≥ 70 %', figure: pct(c), met: c >= 0.7, bar: { group: 'Redis decisions/s', label: `${label}, ÷ EVALSHA ceiling`, value: c, target: 0.7 } });
+    }
+  }
+
+  if (hb) {
+    out.push('## 4. HTTP', '');
+    out.push(
+      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own, all started before the first repetition) loaded by autocannon from the bench process: ` +
+        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_DURATION_S} })\` after a ${HTTP_WARMUP_S} s warm-up at the same load. ` +
+        'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
+        '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
+      '',
+    );
+    for (const adapter of ADAPTERS) {
+      const runsOf = hb.runs[adapter];
+      const bare = runsOf['bare'];
+      out.push(`### ${adapter}`, '', '| variant | req/s | p99 latency | req/s ÷ bare | p99 ÷ bare | overhead (1 − req/s ratio) |', '|---|---|---|---|---|---|');
+      for (const variant of HTTP_VARIANTS) {
+        const r = runsOf[variant];
+        const rr = ratio(r.map((x) => x.rps), bare.map((x) => x.rps));
+        out.push(`| ${variant} | ${fmtInt(median(r.map((x) => x.rps)))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(r.map((x) => x.p99), bare.map((x) => x.p99)))} | ${pct(1 - rr)} |`);
+      }
+      out.push('');
+    }
+    const keep = (adapter: string, variant: HttpVariant): number => ratio(hb!.runs[adapter][variant].map((x) => x.rps), hb!.runs[adapter]['bare'].map((x) => x.rps));
+    const f = keep('fastify', 'LimiterGuard (memory)');
+    targets.push({ what: 'HTTP, Fastify: LimiterGuard (memory) req/s ÷ bare', target: '≥ 95 %', figure: pct(f), met: f >= 0.95, bar: { group: 'HTTP req/s', label: 'Fastify, LimiterGuard (memory) ÷ bare', value: f, target: 0.95 } });
+    for (const adapter of ADAPTERS) {
+      const ours = 1 - keep(adapter, 'LimiterGuard (memory)');
+      const theirs = 1 - keep(adapter, 'ThrottlerGuard (memory)');
+      const oursR = 1 - keep(adapter, 'LimiterGuard (Redis)');
+      const theirsR = 1 - keep(adapter, 'ThrottlerGuard (Redis storage)');
+      targets.push({
+        what: `HTTP, ${adapter}: LimiterGuard overhead below ThrottlerGuard's (memory; Redis in brackets)`,
+        target: 'smaller',
+        figure: `${pct(ours)} vs ${pct(theirs)} (${pct(oursR)} vs ${pct(theirsR)})`,
+        met: ours < theirs,
+        bar: { group: 'HTTP req/s', label: `${adapter}, LimiterGuard ÷ ThrottlerGuard (memory)`, value: keep(adapter, 'LimiterGuard (memory)') / keep(adapter, 'ThrottlerGuard (memory)'), target: 1 },
+      });
+    }
+  }
+
+  if (sb) {
+    out.push('## 5. Shaping precision', '');
+    out.push(
+      `\`node dist/bench/shaping-worker.js '<job>'\`, 1, 4 and 16 processes started together, ${SHAPING_CALLERS} callers in all (${SHAPING_CALLERS} ÷ processes each), sharing one leaky bucket ` +
+        `(\`@LeakyBucket({ rate: ${SHAPING_RATE}, capacity: ${SHAPING_CAPACITY}, mode: 'wait' })\`: each caller does what the guard and interceptor do per request, \`engine.decide\` then \`engine.hold\`, on RedisStore) for ${SHAPING_MS / 1000} s` +
+        `${SHAPING_MS < 30_000 ? ' (shortened from 30 s to keep the whole bench within its time budget)' : ''}; a "handler start" is the wall-clock time (performance.timeOrigin + performance.now(), common to processes on one machine) when a caller's hold ends. ` +
+        `Across all processes, sorted: rate error = |realized − ${SHAPING_RATE}/s| where realized = (n − 1) ÷ (last − first); gap error = |gap − ${GAP_MS} ms| between consecutive starts; drift = (last − first) − (n − 1) × ${GAP_MS} ms; ` +
+        `windows over = starts i whose [t_i, t_i + 1 s) holds more than ${SHAPING_RATE} + 1 starts. rate-limiter-flexible's RateLimiterQueue runs the same task in one process over RateLimiterMemory (1 point per ${GAP_MS} ms): ` +
+        'its state lives in one process\'s memory (and RateLimiterRedis has no queue-and-wait across processes), so it cannot span processes.',
+      '',
+    );
+    out.push('| run | departures | rate error | p99 gap error | max gap error | drift of the last departure | most starts in a 1 s window | windows over 10 (+1) |', '|---|---|---|---|---|---|---|---|');
+    for (const config of SHAPING_CONFIGS) {
+      const r = sb[shapingLabel(config)];
+      const m = (f: (x: ShapingFigures) => number): number => median(r.map(f));
+      out.push(
+        `| ${shapingLabel(config)} | ${fmtInt(m((x) => x.departures))} | ${m((x) => x.rateErrorPct).toFixed(3)} % | ${fmtMs(m((x) => x.p99GapErrorMs))} | ${fmtMs(m((x) => x.maxGapErrorMs))} | ${fmtMs(m((x) => x.driftMs))} | ${m((x) => x.maxIn1s)} | ${m((x) => x.windowsOver)} (worst repetition: ${Math.max(...r.map((x) => x.windowsOver))}) |`,
+      );
+    }
+    out.push('');
+    const s16 = sb[shapingLabel({ kind: 'nest-limiter', processes: 16 })];
+    const m16 = (f: (x: ShapingFigures) => number): number => median(s16.map(f));
+    const all = Object.entries(sb).filter(([k]) => k.startsWith('nest-limiter'));
+    const rateErr = Math.max(...all.map(([, r]) => median(r.map((x) => x.rateErrorPct))));
+    const drift = Math.max(...all.map(([, r]) => Math.abs(median(r.map((x) => x.driftMs)))));
+    const over = Math.max(...all.flatMap(([, r]) => r.map((x) => x.windowsOver)));
+    targets.push({ what: 'Shaping: realized-rate error (worst of 1, 4, 16 processes)', target: '< 0.5 %', figure: `${rateErr.toFixed(3)} %`, met: rateErr < 0.5 });
+    targets.push({ what: 'Shaping: p99 |gap − 100 ms| at 16 processes', target: '< 5 ms', figure: fmtMs(m16((x) => x.p99GapErrorMs)), met: m16((x) => x.p99GapErrorMs) < 5 });
+    targets.push({ what: 'Shaping: |drift| of the last departure (worst of 1, 4, 16 processes)', target: '< 2 ms', figure: fmtMs(drift), met: drift < 2 });
+    targets.push({ what: 'Shaping: 1 s windows over 10 (+1), any repetition', target: '0', figure: String(over), met: over === 0 });
+  }
+
+  if (wb) {
+    const m = (f: (x: WaitingFigures) => number): number => median(wb!.map(f));
+    out.push('## 6. Waiting cost', '');
+    out.push(
+      '`node dist/bench/waiting-cost.js` (forks `waiting-server.js` with --expose-gc): 10,000 requests held at once on a `@LeakyBucket({ rate: 1, capacity: 20000 })` route on the memory store, ' +
+        'while 1,000 sequential requests to an unlimited route measure what the others pay; then SIGTERM, and every waiter must get its 503.',
+      '',
+      '| 10,000 waiting requests | median |',
+      '|---|---|',
+      `| requests held at once | ${fmtInt(m((x) => x.held))} |`,
+      `| heap per waiting request (socket, request, response, Nest context, the hold) | ${fmtInt(m((x) => x.heapPerWaiter))} B |`,
+      `| RSS per waiting request | ${fmtInt(m((x) => x.rssPerWaiter))} B |`,
+      `| unlimited route while they wait: p50 / p99 | ${fmtMs(m((x) => x.probeP50))} / ${fmtMs(m((x) => x.probeP99))} |`,
+      `| event-loop delay while they wait: p50 / p99 / max | ${fmtMs(m((x) => x.loopP50))} / ${fmtMs(m((x) => x.loopP99))} / ${fmtMs(m((x) => x.loopMax))} |`,
+      `| all 10,000 answered after SIGTERM in | ${fmtMs(m((x) => x.drainedMs), 0)} |`,
+      '',
+    );
+  }
+
+  out.push('## Targets', '');
+  out.push('| target | goal | measured (median of within-repetition ratios) | met |', '|---|---|---|---|');
+  for (const t of targets) out.push(`| ${t.what} | ${t.target} | ${t.figure} | ${t.met ? 'yes' : '**no**'} |`);
+  out.push('', '<!-- notes -->', '');
+  const missing = ['inprocess', 'memory', 'redis', 'http', 'shaping', 'waiting'].filter((s) => !runs(s));
+  if (missing.length) out.push(`Sections not run this time (BENCH_ONLY): ${missing.join(', ')}.`, '');
+
+  // Keep hand-written notes (below the marker) across runs.
+  try {
+    const previous = readFileSync(resolve(ROOT, OUT), 'utf8');
+    const notes = previous.split('<!-- notes -->')[1];
+    if (notes?.trim()) out.splice(out.lastIndexOf('<!-- notes -->') + 1, Infinity, notes.replace(/^\n+/, '\n'));
+  } catch {
+    // first run
+  }
+  writeFileSync(resolve(ROOT, OUT), out.join('\n').replace(/\n*$/, '\n'));
+  const bars = targets.flatMap((t) => (t.bar ? [t.bar] : []));
+  if (bars.length) writeFileSync(join(ROOT, SVG), ratioSvg('nest-limiter against its peers, same run, same machine', `median of ${REPS} within-repetition ratios; > 1 is better for nest-limiter`, bars));
+  log(`wrote ${OUT}${bars.length ? ` and ${SVG}` : ''} in ${totalS.toFixed(0)} s`);
+  for (const t of targets) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.figure} (target ${t.target})`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

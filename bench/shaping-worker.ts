@@ -1,0 +1,83 @@
+// One process of the shaping bench (5): `callers` concurrent callers on one leaky bucket at
+// 10/s, each recording when its "handler" starts. Started by bench/run.ts with a JSON job:
+//   node dist/bench/shaping-worker.js '<job>'
+// kind 'nest-limiter': LimiterEngine on RedisStore, exactly what @LeakyBucket({ mode: 'wait' })
+//   does per request (the guard's engine.decide, then the interceptor's engine.hold).
+// kind 'RateLimiterQueue': rate-limiter-flexible's queue over RateLimiterMemory, 1 point per
+//   100 ms; it lives in one process's memory and cannot be shared across processes.
+import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
+import { toGcraPolicy } from '../lib/core/policy';
+import { SystemClock } from '../lib/core/system-clock';
+import { LimiterEngine } from '../lib/limiter-engine';
+import { RedisStore } from '../lib/stores/redis/redis.store';
+import { reply } from './harness';
+
+export interface ShapingJob {
+  readonly kind: 'nest-limiter' | 'RateLimiterQueue';
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly rate: number;
+  readonly capacity: number;
+  readonly callers: number;
+  /** Wall time (performance.timeOrigin + now) at which to start, so that the fleet starts together. */
+  readonly startAt: number;
+  readonly durationMs: number;
+}
+
+/** Wall-clock ms with sub-ms resolution, comparable between processes on one machine. */
+const wall = (): number => performance.timeOrigin + performance.now();
+
+async function nestLimiter(job: ShapingJob): Promise<number[]> {
+  const store = new RedisStore({ redis: job.redisUrl, prefix: job.prefix });
+  const clock = new SystemClock();
+  const engine = new LimiterEngine(store, clock);
+  const policy = toGcraPolicy({ id: 'shaped', shape: 'leaky-bucket', mode: 'wait', rate: job.rate, capacity: job.capacity });
+  const entries = [{ policy, key: 'bank', cost: 1 }];
+  // Warm: connection open, script loaded, code (waiting too) run, the clock offset measured.
+  const warm = [{ policy: toGcraPolicy({ id: `warm-up:${process.pid}`, shape: 'leaky-bucket', mode: 'wait', rate: 500, capacity: 50 }), key: 'bank', cost: 1 }];
+  for (let i = 0; i < 20; i++) await engine.hold(await engine.decide(warm));
+  await clock.sleep(job.startAt - wall());
+  const end = job.startAt + job.durationMs;
+  const starts: number[] = [];
+  const caller = async (): Promise<void> => {
+    while (wall() < end) {
+      const verdict = await engine.decide(entries);
+      if (!verdict.decision.allowed) {
+        await clock.sleep(Math.min(verdict.decision.retryAfterMs, end - wall()));
+        continue;
+      }
+      await engine.hold(verdict);
+      starts.push(wall());
+    }
+  };
+  await Promise.all(Array.from({ length: job.callers }, caller));
+  await store.close();
+  return starts;
+}
+
+async function rateLimiterQueue(job: ShapingJob): Promise<number[]> {
+  const limiter = new RateLimiterMemory({ points: 1, duration: 1 / job.rate });
+  const queue = new RateLimiterQueue(limiter, { maxQueueSize: job.callers * 2 });
+  const warm = new RateLimiterQueue(new RateLimiterMemory({ keyPrefix: 'warm', points: 1, duration: 0.002 }), { maxQueueSize: 100 });
+  for (let i = 0; i < 20; i++) await warm.removeTokens(1);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, job.startAt - wall())));
+  const end = job.startAt + job.durationMs;
+  const starts: number[] = [];
+  const caller = async (): Promise<void> => {
+    while (wall() < end) {
+      await queue.removeTokens(1);
+      starts.push(wall());
+    }
+  };
+  await Promise.all(Array.from({ length: job.callers }, caller));
+  return starts;
+}
+
+const job: ShapingJob = JSON.parse(process.argv[2]);
+(job.kind === 'nest-limiter' ? nestLimiter(job) : rateLimiterQueue(job)).then(
+  (starts) => reply({ starts }),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
