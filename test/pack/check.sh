@@ -30,3 +30,8 @@ cat > tsconfig.json <<'JSON'
 JSON
 npx tsc -p tsconfig.json
 node out/app.js
+# The optional BullMQ entry point: resolvable through "exports", with its types, while the app
+# above ran without bullmq installed (nest-limiter itself never loads it).
+test -f node_modules/nest-limiter/dist/lib/bullmq/index.d.ts
+node -e 'const p = require.resolve("nest-limiter/bullmq"); if (!p.endsWith("dist/lib/bullmq/index.js")) throw new Error(p)'
+echo 'nest-limiter/bullmq resolves through "exports"'
