@@ -47,6 +47,11 @@ export class CircuitBreaker {
     return false;
   }
 
+  /** Lets the next call probe at once (the store says it is reachable again), instead of at the next scheduled probe. */
+  probeNow(): void {
+    if (this.state === 'open') this.openedAt = -Infinity;
+  }
+
   /** Records a call that succeeded. */
   success(): void {
     this.failuresInARow = 0;

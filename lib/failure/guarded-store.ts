@@ -5,7 +5,7 @@ import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circui
 
 /** How long a store may take, and when to stop asking it. */
 export interface GuardOptions extends BreakerOptions {
-  /** The longest a store call may take before the request is decided without it, in ms. @default 100 */
+  /** The longest a store call may take before the request is decided without it, in ms. @default 200 */
   timeoutMs?: number;
 }
 
@@ -27,8 +27,9 @@ export class GuardedStore extends LimiterStore {
     onHealth: (state: BreakerState, error?: Error) => void,
   ) {
     super();
-    this.timeoutMs = options.timeoutMs ?? 100;
+    this.timeoutMs = options.timeoutMs ?? 200;
     this.breaker = new CircuitBreaker(clock, options, (state) => onHealth(state, state === 'open' ? this.lastError : undefined));
+    inner.onReachable(() => this.breaker.probeNow());
   }
 
   /** The breaker's state: whether decisions currently reach the store. */

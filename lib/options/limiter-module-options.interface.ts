@@ -29,7 +29,7 @@ export interface LimiterModuleOptions {
   onStoreError?: 'open' | 'closed' | 'local';
   /** How many processes share the limits; the `local` fallback gives each 1/instances of every limit. Minimum 1. @default 1 */
   instances?: number;
-  /** The longest a store call may take before the failure policy decides instead, in ms. @default 100 */
+  /** The longest a store call may take before the failure policy decides instead, in ms. @default 200 */
   storeTimeoutMs?: number;
   /** After this many store failures in a row, stop calling it and probe it once every `breakerProbeMs`. @default 3 */
   breakerFailures?: number;

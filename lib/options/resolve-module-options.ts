@@ -35,7 +35,7 @@ export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions 
     headers: options.headers === undefined ? true : expectBoolean('headers', options.headers),
     onStoreError: options.onStoreError === undefined ? 'local' : expectOneOf(WHERE, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
     instances: optional('instances', options.instances, 1, { integer: true, min: 1 }),
-    storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, 100, { min: 1, max: 60_000 }),
+    storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, 200, { min: 1, max: 60_000 }),
     breakerFailures: optional('breakerFailures', options.breakerFailures, 3, { integer: true, min: 1 }),
     breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, 1000, { min: 1, max: 3_600_000 }),
   };

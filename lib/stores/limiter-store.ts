@@ -38,4 +38,13 @@ export abstract class LimiterStore {
 
   /** Releases what the store holds (connections it opened); called on application shutdown. */
   async close(): Promise<void> {}
+
+  /**
+   * Calls `listener` whenever the store becomes reachable again (a reconnect), so that a circuit
+   * breaker can probe it at once instead of at its next scheduled probe. Stores that cannot tell
+   * never call it.
+   */
+  onReachable(listener: () => void): void {
+    void listener;
+  }
 }

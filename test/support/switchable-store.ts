@@ -17,4 +17,12 @@ export class SwitchableStore extends LimiterStore {
   peek = this.decide;
   cancel = async (): Promise<void> => undefined;
   reset = async (): Promise<void> => undefined;
+  private readonly reachableListeners: (() => void)[] = [];
+  onReachable(listener: () => void): void {
+    this.reachableListeners.push(listener);
+  }
+  /** Says the store is reachable again, as a reconnecting client does. */
+  reachable(): void {
+    for (const listener of this.reachableListeners) listener();
+  }
 }

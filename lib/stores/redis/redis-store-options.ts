@@ -54,7 +54,10 @@ export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 0,
-  retryStrategy: (attempt) => Math.min(50 * attempt, 500),
+  // A server that is loading its data answers LOADING, which the failure policy handles like any
+  // error; the ready check (an INFO round trip) would only delay the return to Redis.
+  enableReadyCheck: false,
+  retryStrategy: (attempt) => Math.min(50 * attempt, 200),
 };
 
 /** The client the store uses, and whether it is the store's to close. */

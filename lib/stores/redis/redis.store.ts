@@ -51,6 +51,10 @@ export class RedisStore extends LimiterStore {
     await this.client.del(redisKey(this.prefix, policyId, key));
   }
 
+  onReachable(listener: () => void): void {
+    this.client.on('ready', listener);
+  }
+
   /** Closes the connection if the store opened it; a client passed in is left to its owner. */
   async close(): Promise<void> {
     if (!this.owned) return;

@@ -87,4 +87,13 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     }
     expect(health).toEqual([]);
   });
+
+  it('probes at once when the store says it is reachable again, without waiting for the next probe', async () => {
+    inner.mode = 'failing';
+    for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
+    inner.mode = 'healthy';
+    inner.reachable();
+    expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
+    expect(health).toEqual(['open', 'half-open', 'closed']);
+  });
 });

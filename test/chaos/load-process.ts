@@ -1,0 +1,15 @@
+// A load generator in a process of its own (the server under test keeps its event loop to itself):
+// keeps `inFlight` requests open against a URL, and reports statuses and latencies when told to stop.
+import { startLoad } from './load';
+
+const [url, inFlight] = [process.argv[2], Number(process.argv[3])];
+const load = startLoad(url, inFlight);
+
+process.on('message', async (message: { type: 'count' } | { type: 'stop' }) => {
+  if (message.type === 'count') {
+    process.send!({ type: 'count', count: load.latencies.length });
+    return;
+  }
+  await load.stop();
+  process.send!({ type: 'report', statuses: [...load.statuses], latencies: load.latencies }, () => process.exit(0));
+});

@@ -1,0 +1,116 @@
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { LimiterEvents, LimiterModule, TokenBucket, type DecisionEvent } from '../../lib';
+import { createApp, urlOf } from '../support/app-factory';
+import { freePort, startRedisServer, waitFor, type RedisServer } from '../support/redis-servers';
+import { RemoteLoad } from './remote-load';
+
+const RATE = 100;
+const CAPACITY = 50;
+/** The hung-Redis test's deadline. The kill test uses a roomy one: 1,000 requests in flight on 2 cores keep Redis replies ~100 ms away, and the point there is a dead Redis, not a slow one. */
+const TIMEOUT_MS = 100;
+const ROOMY_TIMEOUT_MS = 1000;
+
+@Controller('chaos')
+class ChaosController {
+  @Get()
+  @TokenBucket({ rate: RATE, capacity: CAPACITY, key: () => 'everyone' })
+  hit(): string {
+    return 'ok';
+  }
+}
+
+type Policy = 'open' | 'closed' | 'local';
+
+interface Rig {
+  app: INestApplication;
+  url: string;
+  decisions: (DecisionEvent & { at: number })[];
+}
+
+async function boot(port: number, onStoreError: Policy, storeTimeoutMs: number): Promise<Rig> {
+  const app = await createApp('express', {
+    imports: [LimiterModule.forRoot({ store: { redis: `redis://127.0.0.1:${port}` }, onStoreError, storeTimeoutMs, breakerProbeMs: 500 })],
+    controllers: [ChaosController],
+  });
+  const decisions: Rig['decisions'] = [];
+  app.get(LimiterEvents).on('decision', (e) => decisions.push({ ...e, at: performance.now() }));
+  return { app, url: `${urlOf(app)}/chaos`, decisions };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load (onStoreError: %s)', (policy) => {
+  let port: number;
+  let server: RedisServer;
+  let rig: Rig;
+
+  beforeEach(async () => {
+    port = await freePort();
+    server = await startRedisServer(port);
+  });
+
+  afterEach(async () => {
+    await rig.app.close();
+    await server.stop();
+  });
+
+  it('kill -9 with 1,000 requests in flight: the chosen outcome, no 500, and back on Redis within 2 s of its return', async () => {
+    rig = await boot(port, policy, ROOMY_TIMEOUT_MS);
+    const load = new RemoteLoad(rig.url, 1000);
+    await load.responses(2000);
+    process.kill(server.pid, 'SIGKILL');
+    await waitFor(async () => !alive(server.pid), 'redis-server to die');
+    const killedAt = performance.now();
+    await load.responses((await load.count()) + 3000);
+    const downFor = performance.now() - killedAt;
+    await server.stop();
+    server = await startRedisServer(port);
+    const backAt = performance.now();
+    await waitFor(async () => rig.decisions.some((d) => d.at > backAt && d.decision.source === 'store'), 'decisions to return to Redis', 5000);
+    const returnedAfter = rig.decisions.find((d) => d.at > backAt && d.decision.source === 'store')!.at - backAt;
+    await load.responses((await load.count()) + 1000);
+    const report = await load.stop();
+
+    const during = rig.decisions.filter((d) => d.decision.source !== 'store');
+    expect(during.length).toBeGreaterThan(0);
+    expect(new Set(during.map((d) => d.decision.source))).toEqual(new Set([policy]));
+    expect(Object.fromEntries([...report.statuses].filter(([status]) => status === 500 || status === -1))).toEqual({});
+    expect(returnedAfter).toBeLessThan(2000);
+    if (policy === 'open') expect(during.every((d) => d.decision.allowed)).toBe(true);
+    if (policy === 'closed') expect(report.statuses.get(503)).toBe(during.length);
+    if (policy === 'local') {
+      // The local bucket starts full: over the span it decided, it admits at most capacity + rate x span
+      // (+1 at each end: an event is stamped a moment after its decision).
+      const admitted = during.filter((d) => d.decision.allowed).length;
+      const spanMs = during[during.length - 1].at - during[0].at;
+      expect(admitted).toBeGreaterThan(0);
+      expect(admitted).toBeLessThanOrEqual(CAPACITY + Math.floor((RATE * spanMs) / 1000) + 2);
+      expect(spanMs).toBeGreaterThanOrEqual(downFor);
+    }
+  });
+
+  it('real time: a Redis that accepts connections but never answers (SIGSTOP): p99 latency <= timeout + 20 ms', async () => {
+    rig = await boot(port, policy, TIMEOUT_MS);
+    const load = new RemoteLoad(rig.url, 20);
+    await load.responses(200);
+    const from = await load.count();
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      await load.responses(from + 2000);
+      const report = await load.stop();
+      const latencies = report.latencies.slice(from).sort((a, b) => a - b);
+      expect(latencies[Math.ceil(latencies.length * 0.99) - 1]).toBeLessThanOrEqual(TIMEOUT_MS + 20);
+      expect(report.statuses.get(500) ?? 0).toBe(0);
+      expect(rig.decisions.some((d) => d.decision.source === policy)).toBe(true);
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+  });
+});
