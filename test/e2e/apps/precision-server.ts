@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { LimiterModule, SystemClock } from '../../../lib';
-import { clockRef, starts, WaitingModule } from './waiting.controllers';
+import { clockRef, lateness, starts, WaitingModule } from './waiting.controllers';
 import { Module } from '@nestjs/common';
 
 @Module({ imports: [LimiterModule.forRoot(), WaitingModule] })
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const app = fastify ? await NestFactory.create(PrecisionModule, new FastifyAdapter(), { logger: false }) : await NestFactory.create(PrecisionModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   process.on('message', (message: { type: string }) => {
-    if (message.type === 'starts') process.send!({ type: 'starts', starts: starts.get('fast') ?? [] });
+    if (message.type === 'starts') process.send!({ type: 'starts', starts: starts.get('fast') ?? [], lateness });
     if (message.type === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
       process.send!({ type: 'gc' });

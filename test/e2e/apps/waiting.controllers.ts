@@ -1,8 +1,12 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get, Module, Req } from '@nestjs/common';
 import { LeakyBucket, TokenBucket, type Clock } from '../../../lib';
+import { verdictOf } from '../../../lib/http/limiter.guard';
 
 /** Handler start times, as read from the module's clock, by route. */
 export const starts = new Map<string, number[]>();
+
+/** For /wait/fast: how long after its slot each handler started, on the module's clock (never negative). */
+export const lateness: number[] = [];
 
 /** The clock the handlers read; the test sets it before booting. */
 export const clockRef: { current?: Clock } = {};
@@ -36,7 +40,8 @@ export class WaitingController {
 
   @Get('fast')
   @LeakyBucket({ rate: 20, capacity: 100 })
-  fast(): string {
+  fast(@Req() request: unknown): string {
+    lateness.push(clockRef.current!.now() - verdictOf(request)!.departAt);
     return started('fast');
   }
 
