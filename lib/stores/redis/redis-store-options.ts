@@ -57,7 +57,7 @@ export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
   // A server that is loading its data answers LOADING, which the failure policy handles like any
   // error; the ready check (an INFO round trip) would only delay the return to Redis.
   enableReadyCheck: false,
-  retryStrategy: (attempt) => Math.min(50 * attempt, 200),
+  retryStrategy: (attempt) => Math.min(20 * attempt, 100),
 };
 
 /** The client the store uses, and whether it is the store's to close. */
