@@ -114,3 +114,23 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     }
   });
 });
+
+describe('shutdown with Redis gone', () => {
+  it.each(['killed', 'hung'] as const)('real time: app.close() resolves within 1 s when Redis is %s, with requests in flight', async (how) => {
+    const port = await freePort();
+    const server = await startRedisServer(port);
+    const { app, url } = await boot(port, 'local', TIMEOUT_MS);
+    try {
+      await fetch(url);
+      process.kill(server.pid, how === 'killed' ? 'SIGKILL' : 'SIGSTOP');
+      const inFlight = Array.from({ length: 20 }, () => fetch(url).then((r) => r.status, () => -1));
+      const started = performance.now();
+      await app.close();
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect((await Promise.all(inFlight)).filter((status) => status === 500)).toEqual([]);
+    } finally {
+      if (how === 'hung') process.kill(server.pid, 'SIGCONT');
+      await server.stop();
+    }
+  });
+});
