@@ -96,17 +96,20 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     }
   });
 
-  it('real time: a Redis that accepts connections but never answers (SIGSTOP): p99 latency <= timeout + 20 ms', async () => {
+  // The requests in flight when Redis stops, and each probe, wait out the deadline; everything
+  // else is decided at once by the open breaker. Over 4,000 responses those are well under 1 %.
+  it('real time: a Redis that accepts connections but never answers (SIGSTOP): p99 latency <= timeout + 20 ms, none hangs', async () => {
     rig = await boot(port, policy, TIMEOUT_MS);
     const load = new RemoteLoad(rig.url, 20);
     await load.responses(200);
     const from = await load.count();
     process.kill(server.pid, 'SIGSTOP');
     try {
-      await load.responses(from + 2000);
+      await load.responses(from + 4000);
       const report = await load.stop();
       const latencies = report.latencies.slice(from).sort((a, b) => a - b);
       expect(latencies[Math.ceil(latencies.length * 0.99) - 1]).toBeLessThanOrEqual(TIMEOUT_MS + 20);
+      expect(latencies[latencies.length - 1]).toBeLessThan(2 * TIMEOUT_MS);
       expect(report.statuses.get(500) ?? 0).toBe(0);
       expect(rig.decisions.some((d) => d.decision.source === policy)).toBe(true);
     } finally {
