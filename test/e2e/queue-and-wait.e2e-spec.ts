@@ -150,9 +150,9 @@ async function precisionServer(adapter: string) {
 }
 
 // This VM sometimes stalls a process for 5-15 ms (seen with plain timers too), so one burst can
-// carry one late start: the precision is that of the median of three bursts, each as specified.
+// carry one late start: the precision is that of the median of five bursts, each as specified.
 describe.each(ADAPTERS)('queue-and-wait precision (%s)', (adapter) => {
-  it('real time: 50 requests at once to a 20/s leaky bucket start 50 ms apart (mean ± 1 ms, p99 error < 5 ms; median of 3 bursts)', async () => {
+  it('real time: 50 requests at once to a 20/s leaky bucket start 50 ms apart (mean ± 1 ms, p99 error < 5 ms; median of 5 bursts)', async () => {
     const server = await precisionServer(adapter);
     try {
       // A warm server, as in production: the first requests of a new process run cold code, and
@@ -161,7 +161,7 @@ describe.each(ADAPTERS)('queue-and-wait precision (%s)', (adapter) => {
       await Promise.all(Array.from({ length: 10 }, () => send(`${server.url}/wait/fast`)));
       await server.settle();
       const bursts: { mean: number; p99: number }[] = [];
-      for (let burst = 0; burst < 3; burst++) {
+      for (let burst = 0; burst < 5; burst++) {
         const replies = await Promise.all(Array.from({ length: 50 }, () => send(`${server.url}/wait/fast`)));
         expect(replies.every((r) => r.status === 200)).toBe(true);
         const times = (await server.starts()).starts.slice(-50);
@@ -172,7 +172,7 @@ describe.each(ADAPTERS)('queue-and-wait precision (%s)', (adapter) => {
       // None before its slot: each handler read its own reservation's departure time.
       expect(Math.min(...(await server.starts()).lateness)).toBeGreaterThanOrEqual(0);
       for (const { mean } of bursts) expect(Math.abs(mean - 50)).toBeLessThanOrEqual(1);
-      expect(bursts.map((b) => b.p99).sort((a, b) => a - b)[1]).toBeLessThan(5);
+      expect(bursts.map((b) => b.p99).sort((a, b) => a - b)[2]).toBeLessThan(5);
     } finally {
       await server.stop();
     }
