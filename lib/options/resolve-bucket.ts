@@ -19,7 +19,8 @@ export interface ResolvedBucket {
 const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError'] as const;
 const MODES: readonly Mode[] = ['reject', 'wait'];
 
-/** The largest rate and capacity accepted: beyond them T or tau lose the precision GCRA needs. */
+/** The rates and capacity accepted: beyond them T or tau overflow or lose the precision GCRA needs (one per ~11.6 days at the least). */
+export const MIN_RATE = 1e-6;
 export const MAX_RATE = 1e9;
 export const MAX_CAPACITY = 1e12;
 
@@ -33,7 +34,7 @@ export const DEFAULT_MODE: Readonly<Record<Shape, Mode>> = { 'token-bucket': 're
 export function resolveBucket(where: string, shape: Shape, raw: unknown, defaultId: string): ResolvedBucket {
   const options = expectObject(where, 'options', raw) as Record<string, unknown>;
   expectKnownKeys(where, options, BUCKET_FIELDS);
-  const rate = expectNumber(where, 'rate', options.rate, { min: 0, minExclusive: true, max: MAX_RATE });
+  const rate = expectNumber(where, 'rate', options.rate, { min: MIN_RATE, max: MAX_RATE });
   const capacity = expectNumber(where, 'capacity', options.capacity, { integer: true, min: 1, max: MAX_CAPACITY });
   const mode = options.mode === undefined ? DEFAULT_MODE[shape] : expectOneOf(where, 'mode', options.mode, MODES);
   let maxWaitMs: number | undefined;

@@ -45,7 +45,7 @@ describe('LimiterService', () => {
 
     it('refuses an empty key and bad policies with typed errors naming the field', async () => {
       await expect(limiter.consume('', BURSTY)).rejects.toThrow('LimiterService.consume: expected `key` to be a non-empty string');
-      await expect(limiter.consume('ann', { ...BURSTY, rate: NaN })).rejects.toThrow('expected `rate` to be a finite number > 0, got NaN (number)');
+      await expect(limiter.consume('ann', { ...BURSTY, rate: NaN })).rejects.toThrow('expected `rate` to be a finite number >= 0.000001, got NaN (number)');
       await expect(limiter.consume('ann', { ...BURSTY, algorithm: 'fixed-window' as never })).rejects.toThrow('expected `policy.algorithm` to be one of');
     });
   });
