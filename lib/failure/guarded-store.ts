@@ -32,11 +32,6 @@ export class GuardedStore extends LimiterStore {
     inner.onReachable(() => this.breaker.probeNow());
   }
 
-  /** The breaker's state: whether decisions currently reach the store. */
-  get health(): BreakerState {
-    return this.breaker.current;
-  }
-
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
     return this.guard(() => this.inner.decide(entries));
   }

@@ -6,11 +6,6 @@ export function setHeaders(response: any, headers: Record<string, string>): void
   }
 }
 
-/** The Node socket-level request under Express's or Fastify's request object. */
-export function rawRequest(request: any): import('node:http').IncomingMessage {
-  return request.raw ?? request;
-}
-
 /** The Node response under Express's response or Fastify's reply. */
 export function rawResponse(response: any): import('node:http').ServerResponse {
   return response.raw ?? response;
