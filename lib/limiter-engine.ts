@@ -9,6 +9,7 @@ import { LimiterStore, type StoreEntry, type StoreVerdict } from './stores/limit
 /** A decided request: what the caller sees, and what it takes to give its slot back. */
 export interface Verdict {
   readonly decision: Decision;
+  /** The entries as `store` holds them (for the local fallback, with each policy scaled to this instance's share). */
   readonly entries: readonly StoreEntry[];
   /** The state each entry was left in: a cancel gives the slot back only while this is still the last. */
   readonly tats: readonly number[];
@@ -26,6 +27,8 @@ export interface DecideContext {
   readonly where: string;
   /** What to do when the store fails. @default the module's `onStoreError` */
   readonly onStoreError?: StoreErrorPolicy;
+  /** A shadow decision: reported with `dryRun: true`, and the caller will not enforce it. */
+  readonly dryRun?: boolean;
 }
 
 /** The engine's settings that come from the module options. */
@@ -55,6 +58,7 @@ export class LimiterEngine {
 
   async decide(entries: readonly StoreEntry[], context?: DecideContext): Promise<Verdict> {
     let store = this.store;
+    let held = entries;
     let source: DecisionSource = 'store';
     let result: StoreVerdict;
     try {
@@ -62,8 +66,13 @@ export class LimiterEngine {
     } catch (error) {
       if (!(error instanceof LimiterStoreError)) throw error;
       source = context?.onStoreError ?? this.options.onStoreError;
-      if (source === 'local') store = this.fallback.localStore;
-      result = source === 'local' ? await this.fallback.decideLocally(entries) : this.fallback.fixed(source, entries);
+      if (source === 'local') {
+        store = this.fallback.localStore;
+        held = this.fallback.localEntries(entries);
+        result = await store.decide(held);
+      } else {
+        result = this.fallback.fixed(source, entries);
+      }
     }
     const decision = summarize(
       entries.map((e) => e.policy),
@@ -71,8 +80,8 @@ export class LimiterEngine {
       source,
     );
     const local = source === 'store' ? this.offset.observe(result.now, this.clock.now()) : 0;
-    if (context && this.events.observesDecisions) this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision });
-    return { decision, entries, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + local + decision.delayMs, store };
+    if (context && this.events.observesDecisions) this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, dryRun: context.dryRun === true });
+    return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + local + decision.delayMs, store };
   }
 
   /** The entries' state now, nothing charged; when the store cannot answer, the state is unknown and reported as full. */
@@ -105,5 +114,18 @@ export class LimiterEngine {
   async release(verdict: Verdict): Promise<void> {
     if (!verdict.decision.allowed || verdict.decision.source === 'open') return;
     await verdict.store.cancel(verdict.entries, verdict.tats).catch(() => undefined);
+  }
+
+  /**
+   * Corrects an admitted request's charge once it has run and its actual cost per entry is known
+   * (see core/gcra `settle`). Nothing was charged for a decision the failure policy made (`open`,
+   * `closed`), so nothing is settled; a store that fails to settle must not fail the request.
+   */
+  async settle(verdict: Verdict, actualCosts: readonly number[]): Promise<void> {
+    const { allowed, source } = verdict.decision;
+    if (!allowed || source === 'open' || source === 'closed') return;
+    const deltas = verdict.entries.map((e, i) => actualCosts[i] - e.cost);
+    if (deltas.every((delta) => delta === 0)) return;
+    await verdict.store.settle(verdict.entries, verdict.tats, deltas).catch(() => undefined);
   }
 }

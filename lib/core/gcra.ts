@@ -43,11 +43,16 @@ export function aheadMs(policy: GcraPolicy, increment: number): number {
   return Math.min(policy.tauMs, policy.maxWaitMs + increment);
 }
 
-/** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
-export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
+/** max(tat, now): where a reservation made now starts. */
+function startOf(tat: number | undefined, now: number): number {
   // A tat within EPSILON of now counts as now: else, while requests keep arriving on their slots,
   // each `base + T` rounds on top of the last and the error compounds until an on-time request is late.
-  const base = tat === undefined || tat - now <= EPSILON_MS ? now : tat;
+  return tat === undefined || tat - now <= EPSILON_MS ? now : tat;
+}
+
+/** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
+export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
+  const base = startOf(tat, now);
   const increment = cost * policy.emissionMs;
   const newTat = base + increment;
   const ahead = aheadMs(policy, increment);
@@ -106,6 +111,26 @@ export function peek(tat: number | undefined, now: number, policy: GcraPolicy): 
  */
 export function cancel(tat: number | undefined, reservedTat: number, increment: number): number | undefined {
   return tat === reservedTat ? tat - increment : tat;
+}
+
+/**
+ * Corrects an admitted request's charge once its actual cost is known: `deltaUnits` = actual -
+ * charged (`reservedTat` is the tat its decision left). Returns the state to store.
+ * A charge is always taken, from now if the state has drained: the work was done, so the debt
+ * (tat beyond tau) makes later requests wait or be refused longer, and can only admit fewer.
+ * A refund moves tat back. A token bucket in reject mode has no slots, only a count of units in
+ * use, so units not used come back whoever was admitted since: the state becomes what it would be
+ * had the request been charged its actual cost (tat - r <= now is a full bucket, never more).
+ * Everywhere else requests admitted after ours may hold slots spaced after it (leaky departures,
+ * token-bucket waiters; the leaky meter keeps its shape's rule): as with `cancel`, only the last
+ * reservation may shrink, and otherwise the unused units stay a gap: a gap is safe, a burst is not.
+ */
+export function settle(tat: number | undefined, reservedTat: number, now: number, policy: GcraPolicy, deltaUnits: number): number | undefined {
+  if (deltaUnits > 0) return startOf(tat, now) + deltaUnits * policy.emissionMs;
+  if (deltaUnits === 0 || tat === undefined) return tat;
+  const refund = -deltaUnits * policy.emissionMs;
+  if (policy.shape === 'token-bucket' && policy.mode === 'reject') return tat - refund;
+  return tat === reservedTat ? tat - refund : tat;
 }
 
 /** Whether a request of this cost can ever be admitted by this policy, however long it waits. */

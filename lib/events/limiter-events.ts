@@ -8,6 +8,8 @@ export interface DecisionEvent {
   readonly where: string;
   readonly key: string;
   readonly decision: Decision;
+  /** A shadow decision (`dryRun`): made and reported, never enforced. */
+  readonly dryRun: boolean;
 }
 
 /** A change in the store's health: the circuit breaker opened, is probing, or closed again. */

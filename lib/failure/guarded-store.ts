@@ -44,6 +44,10 @@ export class GuardedStore extends LimiterStore {
     return this.guard(() => this.inner.cancel(entries, reservedTats));
   }
 
+  settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
+    return this.guard(() => this.inner.settle(entries, reservedTats, deltas));
+  }
+
   reset(policyId: string, key: string): Promise<void> {
     return this.guard(() => this.inner.reset(policyId, key));
   }

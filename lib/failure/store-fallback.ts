@@ -36,9 +36,13 @@ export class StoreFallback {
     return this.local;
   }
 
-  /** Decides on the local store, with the policies scaled to this instance's share. */
-  decideLocally(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.localStore.decide(entries.map((e) => ({ ...e, policy: this.share(e.policy) })));
+  /**
+   * The entries as the local store decides and holds them: each policy scaled to this instance's
+   * share. A later cancel or settle must use these too, so that it gives back or charges units of
+   * the interval the local store charged.
+   */
+  localEntries(entries: readonly StoreEntry[]): StoreEntry[] {
+    return entries.map((e) => ({ ...e, policy: this.share(e.policy) }));
   }
 
   /** The verdict of `open` (everyone admitted) or `closed` (everyone refused), nothing charged anywhere. */

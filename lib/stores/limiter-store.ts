@@ -33,6 +33,14 @@ export abstract class LimiterStore {
    */
   abstract cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void>;
 
+  /**
+   * Corrects the charge of an admitted request once it has run, entry by entry: `deltas[i]` is its
+   * actual cost minus `entries[i].cost` (0: nothing happens). Charges are always taken; refunds only
+   * where they cannot create a burst (see `settle` in lib/core/gcra). `reservedTats[i]` is the
+   * `tat` its decision returned.
+   */
+  abstract settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void>;
+
   /** Forgets the state of `key` under the policy with id `policyId`. */
   abstract reset(policyId: string, key: string): Promise<void>;
 

@@ -137,6 +137,51 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       expect(seen.outcomes.map((o) => o.remaining)).toEqual([1, 3]);
     });
 
+    it('settle: a token bucket in reject mode gets a refund back whoever came since, and a charge is a debt', async () => {
+      const p = policy('settle-tb', 'token-bucket', 'reject', SLOW, 5);
+      const T = p.emissionMs;
+      const a = await one([entry(p, 'k', 3)]);
+      const b = await one([entry(p)]);
+      expect(b.tat).toBe(a.tat + T);
+      await store.settle([entry(p, 'k', 3)], [a.tat], [-2]);
+      expect((await store.peek([entry(p)])).outcomes[0]).toMatchObject({ remaining: 3, tat: b.tat - 2 * T });
+      await store.settle([entry(p)], [b.tat], [3]);
+      const tat = b.tat - 2 * T + 3 * T;
+      expect((await store.peek([entry(p)])).outcomes[0]).toMatchObject({ remaining: 0, tat });
+      const refused = await one([entry(p)]);
+      expect(refused).toMatchObject({ admits: false, retryAfterMs: tat + T - p.tauMs - refused.now, tat });
+    });
+
+    it('settle: a queue gives a refund back only from its last reservation; a gap stays a gap', async () => {
+      const p = policy('settle-lb', 'leaky-bucket', 'wait', SLOW, 5);
+      const T = p.emissionMs;
+      const r1 = await one([entry(p, 'k', 3)]);
+      const r2 = await one([entry(p)]);
+      await store.settle([entry(p, 'k', 3)], [r1.tat], [-2]);
+      expect((await store.peek([entry(p)])).outcomes[0]).toMatchObject({ remaining: 1, tat: r2.tat });
+      await store.settle([entry(p)], [r2.tat], [-1]);
+      expect((await store.peek([entry(p)])).outcomes[0]).toMatchObject({ remaining: 2, tat: r2.tat - T });
+      const next = await one([entry(p)]);
+      expect(next).toMatchObject({ admits: true, delayMs: r2.tat - T - next.now, tat: r2.tat });
+    });
+
+    it('settle decides entry by entry; a delta of 0 changes nothing; a charge on a key without state counts from now', async () => {
+      const a = policy('settle-a', 'token-bucket', 'reject', SLOW, 3);
+      const b = policy('settle-b', 'leaky-bucket', 'wait', SLOW, 3);
+      const both = await store.decide([entry(a, 'k', 2), entry(b, 'k', 2)]);
+      await store.decide([entry(b)]);
+      const tats = both.outcomes.map((o) => o.tat);
+      await store.settle([entry(a, 'k', 2), entry(b, 'k', 2)], tats, [0, 0]);
+      expect((await store.peek([entry(a), entry(b)])).outcomes.map((o) => o.remaining)).toEqual([1, 0]);
+      await store.settle([entry(a, 'k', 2), entry(b, 'k', 2)], tats, [-1, -1]);
+      expect((await store.peek([entry(a), entry(b)])).outcomes.map((o) => o.remaining)).toEqual([2, 0]);
+      await store.settle([entry(a, 'fresh')], [0], [2]);
+      const seen = (await store.peek([entry(a, 'fresh')])).outcomes[0];
+      expect(seen.remaining).toBe(1);
+      expect(seen.resetMs).toBeLessThanOrEqual(2 * a.emissionMs);
+      expect(seen.resetMs).toBeGreaterThan(2 * a.emissionMs - 1_000);
+    });
+
     it('reset forgets one (policy, key) and nothing else', async () => {
       const p = policy('once', 'token-bucket', 'reject', SLOW, 1);
       const q = policy('other', 'token-bucket', 'reject', SLOW, 1);
@@ -195,6 +240,18 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         // Redis counts expiry in whole ms: 2 ms past tat the record is gone on any rounding.
         await h.elapse(last.tat - last.now + 2);
         expect(await holds(fast.id, 'k')).toBe(false);
+      });
+
+      it('settle: a refund that empties the bucket removes the record, a charge writes one that lives until its tat', async () => {
+        const { holds, ttlMs } = h.records!;
+        const p = policy('settle-ttl', 'token-bucket', 'reject', SLOW, 3);
+        const v = await one([entry(p, 'k', 2)]);
+        await store.settle([entry(p, 'k', 2)], [v.tat], [-2]);
+        expect(await holds(p.id, 'k')).toBe(false);
+        await store.settle([entry(p)], [v.tat], [1]);
+        const ttl = await ttlMs(p.id, 'k');
+        expect(ttl).toBeLessThanOrEqual(Math.ceil(p.emissionMs) + 1);
+        expect(ttl).toBeGreaterThan(p.emissionMs - 1_000);
       });
 
       it('nothing is written by a peek or a refusal', async () => {

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
-import { cancel, decideAll, peek, type PolicyOutcome } from '../../lib/core/gcra';
+import { cancel, decideAll, peek, settle, type PolicyOutcome } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
+import { gcraCommand, settleArgs } from '../../lib/stores/redis/gcra-script';
+import { redisKey } from '../../lib/stores/redis/redis-keys';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
 
@@ -41,16 +43,18 @@ describe('gcra.lua against lib/core (differential)', () => {
   });
   afterAll(() => client.quit());
 
-  it(`${OPS} random decide / wait / cancel / peek / reset operations decide identically`, async () => {
+  it(`${OPS} random decide / wait / cancel / settle / peek / reset operations decide identically`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const next = random(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const policies = randomPolicies(next);
-    const store = new RedisStore({ redis: client, prefix: uniquePrefix('differential') });
+    const prefix = uniquePrefix('differential');
+    const store = new RedisStore({ redis: client, prefix });
+    const keyOf = (e: StoreEntry) => redisKey(prefix, e.policy.id, e.key);
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, peek: 0, cancel: 0, givenBack: 0, reset: 0 };
+    const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
 
     const entries = (): StoreEntry[] => {
       const first = pick(policies);
@@ -65,9 +69,12 @@ describe('gcra.lua against lib/core (differential)', () => {
     const mismatch = (i: number, op: string, expected: unknown, actual: unknown) =>
       new Error(`seed ${seed}, operation ${i} (${op}): lib/core and gcra.lua disagree\nexpected ${JSON.stringify(expected)}\nactual   ${JSON.stringify(actual)}`);
 
+    // Mostly the latest reservations (often still the last one), sometimes an older one.
+    const reservation = () => reservations[reservations.length - 1 - Math.floor(next() * Math.min(reservations.length, next() < 0.7 ? 2 : 20))];
+
     for (let i = 0; i < OPS; i++) {
       const roll = next();
-      if (roll < 0.55) {
+      if (roll < 0.5) {
         const es = entries();
         const { now, outcomes } = await store.decide(es);
         const expected: PolicyOutcome[] = decideAll(
@@ -87,16 +94,15 @@ describe('gcra.lua against lib/core (differential)', () => {
           counts.refused++;
           if (expected.some((o) => o.retryAfterMs === Infinity)) counts.infinite++;
         }
-      } else if (roll < 0.75) {
+      } else if (roll < 0.65) {
         const es = entries();
         const { now, outcomes } = await store.peek(es);
         const expected = es.map((e) => peek(tats.get(id(e)), now, e.policy));
         if (!isEqual(outcomes, expected)) throw mismatch(i, 'peek', expected, outcomes);
         counts.peek++;
-      } else if (roll < 0.95) {
+      } else if (roll < 0.8) {
         if (reservations.length === 0) continue;
-        // Mostly the latest reservations (often still the last one), sometimes an older one.
-        const r = reservations[reservations.length - 1 - Math.floor(next() * Math.min(reservations.length, next() < 0.7 ? 2 : 20))];
+        const r = reservation();
         await store.cancel(r.entries, r.tats);
         r.entries.forEach((e, j) => {
           const before = tats.get(id(e));
@@ -105,6 +111,36 @@ describe('gcra.lua against lib/core (differential)', () => {
           if (after !== undefined) tats.set(id(e), after);
         });
         counts.cancel++;
+      } else if (roll < 0.95) {
+        if (reservations.length === 0) continue;
+        const r = reservation();
+        // Actual costs below the estimate (down to 0), equal, or above it by up to the capacity.
+        const deltas = r.entries.map((e) => {
+          const kind = next();
+          return kind < 0.1 ? 0 : kind < 0.65 ? -(1 + Math.floor(next() * e.cost)) : 1 + Math.floor(next() * e.policy.capacity);
+        });
+        // As RedisStore.settle calls it (its own test is the contract suite), but keeping the reply:
+        // the script's now (Redis time), which lib/core needs to settle a charge.
+        const reply = await client[gcraCommand(r.entries.length)](...r.entries.map(keyOf), 'settle', ...settleArgs(r.entries, r.tats, deltas));
+        const now = Number(reply[0]);
+        const expected = r.entries.map((e, j) => {
+          const before = tats.get(id(e));
+          const after = settle(before, r.tats[j], now, e.policy, deltas[j]);
+          if (deltas[j] < 0) counts[after === before ? 'refundKept' : 'refunded']++;
+          if (deltas[j] > 0) counts[before === undefined || before <= now ? 'chargedDrained' : 'charged']++;
+          if (after !== undefined) tats.set(id(e), after);
+          return after;
+        });
+        // The state itself, not only the decisions that follow. A key holds exactly lib/core's tat, or
+        // is gone: deleted (a tat <= now is no state), never written, or expired (at ceil(tat),
+        // Redis counting whole ms) before it was read.
+        const stored = await Promise.all(r.entries.map((e) => client.get(keyOf(e))));
+        const readBy = (await store.peek([])).now;
+        const actual = stored.map((text) => (text === null ? undefined : Number(text)));
+        const gone = (tat: number | undefined) => tat === undefined || tat <= now || Math.ceil(tat) <= readBy;
+        const agree = actual.every((tat, j) => (tat === undefined ? gone(expected[j]) : Object.is(tat, expected[j])));
+        if (!agree) throw mismatch(i, `settle ${JSON.stringify(deltas)} at ${now}`, expected, actual);
+        counts.settle++;
       } else {
         const e = entries()[0];
         await store.reset(e.policy.id, e.key);
@@ -119,6 +155,10 @@ describe('gcra.lua against lib/core (differential)', () => {
       counts.refused - counts.infinite > 300 &&
       counts.infinite > 20 &&
       counts.givenBack > 100 &&
+      counts.refunded > 100 &&
+      counts.refundKept > 20 &&
+      counts.charged > 100 &&
+      counts.chargedDrained > 20 &&
       counts.reset > 100;
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });

@@ -16,6 +16,7 @@ export class SwitchableStore extends LimiterStore {
   }
   peek = this.decide;
   cancel = async (): Promise<void> => undefined;
+  settle = async (): Promise<void> => undefined;
   reset = async (): Promise<void> => undefined;
   private readonly reachableListeners: (() => void)[] = [];
   onReachable(listener: () => void): void {

@@ -1,4 +1,4 @@
-import { cancel, decideAll, outcome, peek, step } from '../../core/gcra';
+import { cancel, decideAll, outcome, peek, settle, step } from '../../core/gcra';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
@@ -87,6 +87,20 @@ export class MemoryStore extends LimiterStore {
       const tat = this.table.get(e.policy.id, e.key);
       const next = cancel(tat, reservedTats[i], e.cost * e.policy.emissionMs);
       if (next !== tat && next !== undefined) this.table.set(e.policy.id, e.key, next, now);
+    });
+  }
+
+  async settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
+    const now = this.clock.now();
+    entries.forEach((e, i) => {
+      const tat = this.table.get(e.policy.id, e.key);
+      const next = settle(tat, reservedTats[i], now, e.policy, deltas[i]);
+      if (next === tat || next === undefined) return;
+      // A charge to a state that has drained away (and been dropped) adds a key: the table's bound
+      // holds even then, so on a table full of live keys this charge is lost rather than memory
+      // grown or another key's debt forgiven.
+      if (tat === undefined && this.table.roomFor([e], [tat], now) > 0) return;
+      this.table.set(e.policy.id, e.key, next, now);
     });
   }
 

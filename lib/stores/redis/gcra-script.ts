@@ -78,6 +78,11 @@ export function cancelArgs(entries: readonly StoreEntry[], reservedTats: readonl
   return entries.flatMap((e, i) => [toArg(reservedTats[i]), toArg(e.cost * e.policy.emissionMs)]);
 }
 
+/** The per-key arguments of `settle`: what `settle` in lib/core needs of the policy, the tat the decision left, and actual - charged units. */
+export function settleArgs(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): string[] {
+  return entries.flatMap(({ policy }, i) => [policy.shape, policy.mode, toArg(policy.emissionMs), toArg(reservedTats[i]), toArg(deltas[i])]);
+}
+
 /** Reads the script's reply into the shape lib/core returns. */
 export function parseVerdict(reply: readonly (string | number)[], count: number): StoreVerdict {
   if (reply.length !== 1 + count * FIELDS) throw new Error(`gcra.lua: expected ${1 + count * FIELDS} reply values, got ${reply.length}`);

@@ -3,13 +3,14 @@
 -- that Redis and the memory store decide identically; test/redis/differential.spec.ts checks it.
 --
 -- KEYS[i]   the state of entry i: its tat as text (no key: no state, the same as any tat <= now).
--- ARGV[1]   'decide' | 'peek' | 'cancel'; then one group of arguments per key:
+-- ARGV[1]   'decide' | 'peek' | 'cancel' | 'settle'; then one group of arguments per key:
 --   decide, peek:  shape, mode, emissionMs, tauMs, maxWaitMs, cost  (peek ignores cost)
 --   cancel:        reservedTat, increment
+--   settle:        shape, mode, emissionMs, reservedTat, deltaUnits
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
 -- Infinity travels as 'inf' (what '%.17g' prints for math.huge).
--- Reply: { now, then per key (decide, peek): admits (1/0), remaining, retryAfterMs, resetMs, delayMs, tat }.
+-- Reply: { now, then per key (decide, peek only): admits (1/0), remaining, retryAfterMs, resetMs, delayMs, tat }.
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -41,10 +42,14 @@ local function aheadMs(policy, increment)
   return math.min(policy.tauMs, policy.maxWaitMs + increment)
 end
 
-local function step(tat, now, policy, cost)
+local function startOf(tat, now)
   -- A tat within EPSILON of now counts as now (rounding must not compound on back-to-back slots).
-  local base
-  if tat == nil or tat - now <= EPSILON_MS then base = now else base = tat end
+  if tat == nil or tat - now <= EPSILON_MS then return now end
+  return tat
+end
+
+local function step(tat, now, policy, cost)
+  local base = startOf(tat, now)
   local increment = cost * policy.emissionMs
   local newTat = base + increment
   local ahead = aheadMs(policy, increment)
@@ -92,6 +97,17 @@ local function cancel(tat, reservedTat, increment)
   return tat
 end
 
+-- Charges are always taken; refunds anywhere only for a reject-mode token bucket (no slots), else
+-- only while ours is the last reservation (lib/core/gcra.ts says why).
+local function settle(tat, reservedTat, now, policy, deltaUnits)
+  if deltaUnits > 0 then return startOf(tat, now) + deltaUnits * policy.emissionMs end
+  if deltaUnits == 0 or tat == nil then return tat end
+  local refund = -deltaUnits * policy.emissionMs
+  if policy.shape == 'token-bucket' and policy.mode == 'reject' then return tat - refund end
+  if tat == reservedTat then return tat - refund end
+  return tat
+end
+
 -- I/O: read every key before anything is written, so an error (say WRONGTYPE) changes nothing.
 local function load(key)
   local stored = redis.call('GET', key)
@@ -125,6 +141,18 @@ if op == 'cancel' then
     local tat = load(KEYS[i])
     local nextTat = cancel(tat, num(ARGV[2 * i]), num(ARGV[2 * i + 1]))
     if nextTat ~= tat then store(KEYS[i], nextTat, now) end
+  end
+  return reply
+end
+
+if op == 'settle' then
+  local tats = {}
+  for i = 1, #KEYS do tats[i] = load(KEYS[i]) end
+  for i = 1, #KEYS do
+    local a = 2 + (i - 1) * 5
+    local policy = { shape = ARGV[a], mode = ARGV[a + 1], emissionMs = num(ARGV[a + 2]) }
+    local nextTat = settle(tats[i], num(ARGV[a + 3]), now, policy, num(ARGV[a + 4]))
+    if nextTat ~= tats[i] then store(KEYS[i], nextTat, now) end
   end
   return reply
 end

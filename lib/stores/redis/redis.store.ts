@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
-import { cancelArgs, decideArgs, defineGcraCommands, gcraCommand, MAX_ENTRIES, parseVerdict } from './gcra-script';
+import { cancelArgs, decideArgs, defineGcraCommands, gcraCommand, MAX_ENTRIES, parseVerdict, settleArgs } from './gcra-script';
 import { redisKey } from './redis-keys';
 import { connect, validateRedisStoreOptions, type RedisClient, type RedisStoreOptions } from './redis-store-options';
 
@@ -44,6 +44,11 @@ export class RedisStore extends LimiterStore {
   async cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
     await this.connected;
     await this.client[gcraCommand(entries.length)](...this.keysOf(entries), 'cancel', ...cancelArgs(entries, reservedTats));
+  }
+
+  async settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
+    await this.connected;
+    await this.client[gcraCommand(entries.length)](...this.keysOf(entries), 'settle', ...settleArgs(entries, reservedTats, deltas));
   }
 
   async reset(policyId: string, key: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { admissible, cancel, decideAll, peek } from '../../../lib/core/gcra';
+import { admissible, cancel, decideAll, EPSILON_MS, peek, settle } from '../../../lib/core/gcra';
 import type { GcraPolicy } from '../../../lib/core/policy';
 import { Bucket, policy } from './bucket';
 
@@ -175,6 +175,72 @@ describe('cancel', () => {
 
   it('changes nothing for a key without state', () => {
     expect(cancel(undefined, 100, 100)).toBeUndefined();
+  });
+});
+
+describe('settle', () => {
+  interface SettleRow {
+    readonly name: string;
+    readonly policy: GcraPolicy;
+    readonly tat: number | undefined;
+    readonly reservedTat: number;
+    readonly now: number;
+    readonly delta: number;
+    readonly expected: number | undefined;
+  }
+
+  const settleRows: SettleRow[] = [
+    { name: 'a charge adds its units on top of a live state', policy: tokenReject, tat: 500, reservedTat: 500, now: 0, delta: 3, expected: 800 },
+    { name: 'a charge is taken even when others were admitted since', policy: leakyWait, tat: 900, reservedTat: 500, now: 0, delta: 2, expected: 1100 },
+    { name: 'a charge on a drained state counts from now', policy: leakyWait, tat: 300, reservedTat: 300, now: 1000, delta: 2, expected: 1200 },
+    { name: 'a charge on a key without state counts from now', policy: tokenWait, tat: undefined, reservedTat: 300, now: 1000, delta: 1, expected: 1100 },
+    { name: 'a charge may run tat beyond tau (a debt)', policy: tokenReject, tat: 2000, reservedTat: 2000, now: 0, delta: 5, expected: 2500 },
+    { name: 'a charge on a tat within EPSILON of now counts from now, as a decision does', policy: tokenReject, tat: 1000 + EPSILON_MS / 2, reservedTat: 0, now: 1000, delta: 1, expected: 1100 },
+    { name: 'token/reject: a refund comes back while ours is the last', policy: tokenReject, tat: 500, reservedTat: 500, now: 0, delta: -4, expected: 100 },
+    { name: 'token/reject: a refund comes back even after others were admitted', policy: tokenReject, tat: 1000, reservedTat: 500, now: 0, delta: -4, expected: 600 },
+    { name: 'token/reject: a refund on a key without state changes nothing', policy: tokenReject, tat: undefined, reservedTat: 500, now: 0, delta: -4, expected: undefined },
+    { name: 'leaky/wait: a refund of the last reservation shortens the queue', policy: leakyWait, tat: 300, reservedTat: 300, now: 0, delta: -2, expected: 100 },
+    { name: 'leaky/wait: a refund behind which others queued is kept as a gap', policy: leakyWait, tat: 400, reservedTat: 300, now: 0, delta: -2, expected: 400 },
+    { name: 'leaky/reject: the meter, too, refunds only the last reservation', policy: leakyMeter, tat: 400, reservedTat: 300, now: 0, delta: -2, expected: 400 },
+    { name: 'leaky/reject: the meter refunds its last reservation', policy: leakyMeter, tat: 300, reservedTat: 300, now: 0, delta: -2, expected: 100 },
+    { name: 'token/wait: a refund of the last reservation comes back', policy: tokenWait, tat: 2400, reservedTat: 2400, now: 0, delta: -1, expected: 2300 },
+    { name: 'token/wait: a refund with a waiter behind it is kept', policy: tokenWait, tat: 2400, reservedTat: 2300, now: 0, delta: -2, expected: 2400 },
+    { name: 'leaky/wait: a refund on a key without state changes nothing', policy: leakyWait, tat: undefined, reservedTat: 300, now: 0, delta: -2, expected: undefined },
+    { name: 'a delta of 0 changes nothing', policy: leakyWait, tat: 400, reservedTat: 300, now: 0, delta: 0, expected: 400 },
+    { name: 'a delta of 0 on a key without state changes nothing', policy: tokenReject, tat: undefined, reservedTat: 300, now: 0, delta: 0, expected: undefined },
+  ];
+
+  it.each(settleRows)('$name', ({ policy: p, tat, reservedTat, now, delta, expected }) => {
+    expect(settle(tat, reservedTat, now, p, delta)).toBe(expected);
+  });
+
+  it('token/reject: units refunded after others were admitted let exactly that many more through, never beyond capacity', () => {
+    const bucket = new Bucket(tokenReject);
+    const estimated = bucket.hit(0, 5);
+    bucket.burst(0, 15);
+    expect(bucket.hit(0).admits).toBe(false);
+    bucket.tat = settle(bucket.tat, estimated.tat, 0, tokenReject, -4);
+    expect(bucket.burst(0, 5).map((o) => o.admits)).toEqual([true, true, true, true, false]);
+    bucket.tat = settle(bucket.tat, estimated.tat, 5000, tokenReject, -20);
+    expect(peek(bucket.tat, 5000, tokenReject)).toMatchObject({ remaining: 20, resetMs: 0 });
+  });
+
+  it('a debt refuses later requests until it is paid off', () => {
+    const bucket = new Bucket(tokenReject);
+    const [first] = bucket.burst(0, 2);
+    bucket.tat = settle(bucket.tat, first.tat, 0, tokenReject, 30);
+    expect(bucket.hit(0)).toMatchObject({ admits: false, remaining: 0, retryAfterMs: 1300, resetMs: 3200 });
+    expect(bucket.hit(1299).admits).toBe(false);
+    expect(bucket.hit(1300)).toMatchObject({ admits: true, remaining: 0 });
+  });
+
+  it('leaky/wait: after the last reservation is refunded, the next request leaves when its actual cost is served', () => {
+    const bucket = new Bucket(leakyWait);
+    bucket.hit(0);
+    const last = bucket.hit(0, 5);
+    expect(last.delayMs).toBe(100);
+    bucket.tat = settle(bucket.tat, last.tat, 100, leakyWait, -3);
+    expect(bucket.hit(100).delayMs).toBe(200);
   });
 });
 

@@ -56,6 +56,15 @@ export class TokenCounter implements ReferenceModel {
     return Math.max(0, this.tokens);
   }
 
+  /**
+   * Corrects a charge by `delta` units: more taken (a debt the timer repays) or given back, never
+   * beyond capacity (where the timer stops, so its progress is void).
+   */
+  settle(delta: number): void {
+    this.tokens = Math.min(this.capacity, this.tokens - delta);
+    if (this.tokens === this.capacity) this.progress = 0;
+  }
+
   idle(): boolean {
     return this.tokens === this.capacity;
   }

@@ -80,6 +80,19 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     await expect(probe).rejects.toMatchObject({ code: 'LIMITER_STORE_TIMEOUT' });
   });
 
+  it('guards settle like every call: a hung settle times out, and an open breaker does not call the store', async () => {
+    const settle = jest.spyOn(inner, 'settle').mockReturnValue(new Promise(() => undefined));
+    const call = store.settle(entries, [1000], [-1]);
+    call.catch(() => undefined);
+    await clock.advance(100);
+    await expect(call).rejects.toMatchObject({ code: 'LIMITER_STORE_TIMEOUT' });
+    expect(settle).toHaveBeenCalledWith(entries, [1000], [-1]);
+    inner.mode = 'failing';
+    for (let i = 0; i < 2; i++) await store.decide(entries).catch(() => undefined);
+    await expect(store.settle(entries, [1000], [-1])).rejects.toMatchObject({ code: 'LIMITER_STORE_CIRCUIT_OPEN' });
+    expect(settle).toHaveBeenCalledTimes(1);
+  });
+
   it('a success resets the count: failures must be in a row to open', async () => {
     for (const mode of ['failing', 'failing', 'healthy', 'failing', 'failing'] as const) {
       inner.mode = mode;

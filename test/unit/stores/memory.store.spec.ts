@@ -133,6 +133,22 @@ describe('MemoryStore at its maxKeys bound', () => {
     expect(store.size).toBe(2);
   });
 
+  it('settles a charge on a key that drained away only where the bound leaves room for it', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore({ clock, maxKeys: 2 });
+    const a = store.decideNow([entry('a', perSecond)]).outcomes[0]; // expires at 1000
+    await clock.advance(1000);
+    store.decideNow([entry('b', perSecond)]);
+    store.decideNow([entry('c', perSecond)]); // drops a to make room; b and c expire at 2000
+    await store.settle([entry('a', perSecond)], [a.tat], [1]);
+    expect(store.size).toBe(2);
+    expect((await store.peek([entry('a', perSecond)])).outcomes[0].remaining).toBe(1);
+    await clock.advance(1000);
+    await store.settle([entry('a', perSecond)], [a.tat], [1]);
+    expect(store.size).toBeLessThanOrEqual(2);
+    expect((await store.peek([entry('a', perSecond)])).outcomes[0]).toMatchObject({ remaining: 0, resetMs: 1000 });
+  });
+
   it('under steady churn admits a new key exactly when fewer than maxKeys keys are live, else says when one expires', async () => {
     const maxKeys = 1000;
     const debtMs = 2000; // one key per ms, each live for 2000 ms: twice as many live keys as the bound allows
