@@ -15,7 +15,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   transform: { '^.+\\.ts$': swcTs, '^.+\\.m?js$': swcJs },
-  transformIgnorePatterns: ['/node_modules/(?!.*/node_modules/)(?!(@nestjs|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!.*/node_modules/)(?!(@nestjs|cookie|content-disposition|mercurius|quick-lru)/)'],
   setupFiles: ['<rootDir>/test/support/setup.ts'],
   // One redis-server (or REDIS_URL) and a 3-master Cluster for test/redis and test/contract
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -28,7 +28,7 @@ const INTERVAL_MS = 1000;
 const OUTPUT = join(__dirname, '..', '..', 'docs', 'shaping.svg');
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const app = await NestFactory.create(AppModule.create(), { logger: false });
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -14,7 +14,10 @@ export { SkipLimit } from './http/decorators/skip-limit.decorator';
 // Options
 export type { LimiterModuleOptions, LimiterOptionsFactory, StoreOption } from './options/limiter-module-options.interface';
 export type { BucketOptions, TokenBucketOptions, LeakyBucketOptions, LimitPolicy } from './options/policy-options.interface';
-export type { KeyResolver } from './options/key-resolver.interface';
+export type { KeyResolver, KeyOption, PerCall } from './options/key-resolver.interface';
+export type { Transport } from './transports/limited-call';
+export type { Refusal, RefusalCode } from './transports/refusal';
+export type { MetricsOptions, MetricsRegistry } from './metrics/metrics-options';
 export type { Shape, Mode } from './core/policy';
 
 // Decisions and events

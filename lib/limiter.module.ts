@@ -11,6 +11,7 @@ import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './lim
 import { engineProvider, optionsProvider, storeProvider } from './limiter.providers';
 import { LimiterRegistry } from './limiter.registry';
 import { LimiterService } from './limiter.service';
+import { metricsProvider } from './metrics/limiter-metrics';
 import type { ResolvedLimiterOptions } from './options/resolve-module-options';
 import { LimiterStore } from './stores/limiter-store';
 
@@ -27,6 +28,7 @@ import { LimiterStore } from './stores/limiter-store';
     storeProvider,
     engineProvider,
     LimiterEvents,
+    metricsProvider,
     LimiterRegistry,
     LimiterService,
     LimiterLifecycle,

@@ -3,14 +3,16 @@ import { toGcraPolicy, type GcraPolicy, type Mode } from './core/policy';
 import type { StoreErrorPolicy } from './failure/store-fallback';
 import { isSkipped, readLimits } from './http/decorators/limit-metadata';
 import type { LimitPolicy } from './options/policy-options.interface';
-import { resolveBucket, type ResolvedBucket } from './options/resolve-bucket';
-import { expectKnownKeys, expectObject, expectOneOf } from './options/validate';
+import { resolveBucket, resolvePolicy, type ResolvedBucket } from './options/resolve-bucket';
+import { expectKnownKeys, expectName, expectObject, expectOneOf } from './options/validate';
 
 /** Everything the guard needs for one route, resolved once. */
 export interface RoutePlan {
   /** `Controller.method`, for messages. */
   readonly route: string;
   readonly buckets: readonly ResolvedBucket[];
+  /** Each bucket's place in messages: `Controller.method @TokenBucket`. */
+  readonly wheres: readonly string[];
   /** Each bucket's name in the RateLimit headers. */
   readonly labels: readonly string[];
   /** The route's failure policy: the first decorator's that sets one, else the module's. */
@@ -57,7 +59,8 @@ export class LimiterRegistry {
     expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
     const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
     const { rate, capacity, name } = options;
-    const valid = resolveBucket(`${where} policy`, shape, { rate, capacity, name, mode, maxWaitMs }, '').policy;
+    const id = name === undefined ? '' : expectName(`${where} policy`, 'name', name);
+    const valid = resolvePolicy(`${where} policy`, shape, { rate, capacity, mode, maxWaitMs }, id);
     // An unnamed policy is its parameters: callers that pass the same numbers share a bucket.
     const policy = name === undefined ? toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}` }) : valid;
     if (cache) cache.set(variant, policy);
@@ -77,13 +80,13 @@ export class LimiterRegistry {
     const limits = own?.length ? own : readLimits(controller);
     if (!limits?.length) return null;
     const route = `${controller.name}.${handler.name}`;
-    const buckets = limits.map((limit, i) =>
-      resolveBucket(`${route} ${limit.decorator}`, limit.shape, limit.options, limits.length > 1 ? `${route}#${i + 1}` : route),
-    );
-    buckets.forEach((b) => this.knownIds.add(b.policy.id));
+    const wheres = limits.map((limit) => `${route} ${limit.decorator}`);
+    const buckets = limits.map((limit, i) => resolveBucket(wheres[i], limit.shape, limit.options, limits.length > 1 ? `${route}#${i + 1}` : route));
+    buckets.forEach((b) => this.knownIds.add(b.id));
     return {
       route,
       buckets,
+      wheres,
       labels: labelsOf(buckets),
       onStoreError: buckets.find((b) => b.onStoreError)?.onStoreError,
     };

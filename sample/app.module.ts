@@ -1,21 +1,30 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { LimiterModule } from '../lib';
 import { CatalogController } from './catalog.controller';
+import { ChatGateway } from './chat/chat.gateway';
+import { SampleGraphqlModule } from './graphql/graphql.module';
 import { RefundJobsModule } from './refund-jobs/refund-jobs.module';
 import { RefundsController } from './refunds.controller';
 import { ReportsController } from './reports.controller';
 import { ReportsService } from './reports.service';
 
-/** The memory store by default; `REDIS_URL=redis://… npm start` shares the limits through Redis. */
-const store = process.env.REDIS_URL ? { redis: process.env.REDIS_URL } : undefined;
+/** The sample's HTTP adapter: GraphQL runs on Apollo under Express, on Mercurius under Fastify. */
+export type SampleAdapter = 'express' | 'fastify';
 
-/** BullMQ needs Redis: without REDIS_URL the queued refunds are left out, and nothing connects to BullMQ. */
-const jobs = process.env.REDIS_URL ? [RefundJobsModule.forRedis(process.env.REDIS_URL)] : [];
-
-@Module({
-  // Global, so that RefundJobsModule's JobLimiter gets the limiter's engine and registry.
-  imports: [LimiterModule.forRoot({ store, isGlobal: true }), ...jobs],
-  controllers: [CatalogController, RefundsController, ReportsController],
-  providers: [ReportsService],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  /**
+   * The memory store by default; with `redisUrl` (REDIS_URL) the limits are shared through Redis
+   * and the queued refunds run on BullMQ (which needs Redis: without it nothing connects to BullMQ).
+   */
+  static create(adapter: SampleAdapter = 'express', redisUrl?: string): DynamicModule {
+    const store = redisUrl ? { redis: redisUrl } : undefined;
+    return {
+      module: AppModule,
+      // Global, so that RefundJobsModule's JobLimiter gets the limiter's engine and registry.
+      imports: [LimiterModule.forRoot({ store, isGlobal: true }), SampleGraphqlModule.forAdapter(adapter), ...(redisUrl ? [RefundJobsModule.forRedis(redisUrl)] : [])],
+      controllers: [CatalogController, RefundsController, ReportsController],
+      providers: [ReportsService, ChatGateway],
+    };
+  }
+}

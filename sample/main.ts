@@ -5,14 +5,16 @@ import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const logger = process.env.QUIET ? false : undefined;
+  const adapter = process.env.ADAPTER === 'fastify' ? 'fastify' : 'express';
+  const appModule = AppModule.create(adapter, process.env.REDIS_URL);
   const app =
-    process.env.ADAPTER === 'fastify'
-      ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger })
-      : await NestFactory.create(AppModule, { logger });
+    adapter === 'fastify'
+      ? await NestFactory.create(appModule, new FastifyAdapter(), { logger })
+      : await NestFactory.create(appModule, { logger });
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');
-  if (!process.env.QUIET) console.log(`nest-limiter sample on http://127.0.0.1:${port} (${process.env.ADAPTER ?? 'express'})`);
+  if (!process.env.QUIET) console.log(`nest-limiter sample on http://127.0.0.1:${port} (${adapter})`);
 }
 
 void bootstrap();

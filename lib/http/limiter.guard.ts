@@ -1,28 +1,24 @@
-import { HttpStatus, Inject, Injectable, ServiceUnavailableException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { Decision } from '../core/decision';
 import { LIMITER_OPTIONS } from '../limiter.constants';
 import { LimiterEngine, type Verdict } from '../limiter-engine';
 import { LimiterRegistry, type RoutePlan } from '../limiter.registry';
-import type { KeyResolver } from '../options/key-resolver.interface';
 import { usableKey } from '../options/normalize-key';
-import { LIMITER_UNAVAILABLE } from '../limiter.messages';
+import { expectCallCost, type ResolvedBucket } from '../options/resolve-bucket';
 import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
+import type { CallKey } from '../options/resolve-key';
 import type { StoreEntry } from '../stores/limiter-store';
-import { clientIp } from './client-ip';
-import { setHeaders } from './http-response';
-import { rateLimitHeaders, toSeconds } from './rate-limit-headers';
-import { TooManyRequestsException } from './too-many-requests.exception';
-
-const DECIDED = Symbol('nest-limiter:verdict');
-
-/** The verdict the guard reached for this request, if it decided one (the interceptor holds it). */
-export function verdictOf(request: any): Verdict | undefined {
-  return request?.[DECIDED];
-}
+import { limitedCall } from '../transports/limited-call.factory';
+import type { LimitedCall } from '../transports/limited-call';
+import { decidedCall, recordDecision, splitEntries } from './decided-calls';
+import { rateLimitHeaders } from './rate-limit-headers';
 
 /**
- * Applies a route's `@TokenBucket` / `@LeakyBucket` limits: resolves the key, decides all of them
- * at once, sets the RateLimit headers, and refuses with 429 + Retry-After. Registered globally by
- * LimiterModule; adding it with `@UseGuards` as well is harmless (a request is decided once).
+ * Applies a handler's `@TokenBucket` / `@LeakyBucket` limits, whatever transport called it (HTTP,
+ * GraphQL, WebSocket, microservice): resolves the key and the per-call values, decides all limits
+ * at once, sets the RateLimit headers where the transport has headers, and refuses in the
+ * transport's own way (429, a GraphQL error, a WsException, an RpcException). Registered globally
+ * by LimiterModule; adding it with `@UseGuards` as well is harmless (a call is decided once).
  */
 @Injectable()
 export class LimiterGuard implements CanActivate {
@@ -33,52 +29,71 @@ export class LimiterGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
     const plan = this.registry.routePlan(context.getClass(), context.getHandler());
     if (!plan) return true;
-    const http = context.switchToHttp();
-    const request = http.getRequest();
-    if (request[DECIDED]) return true;
-    const verdict = await this.engine.decide(await this.entries(plan, request, context), { where: plan.route, onStoreError: plan.onStoreError });
-    request[DECIDED] = verdict;
-    const { decision } = verdict;
-    if (decision.source === 'closed') {
-      setHeaders(http.getResponse(), { 'Retry-After': String(toSeconds(decision.retryAfterMs)) });
-      throw new ServiceUnavailableException({ statusCode: HttpStatus.SERVICE_UNAVAILABLE, message: LIMITER_UNAVAILABLE });
-    }
-    if (decision.source !== 'open') {
-      const { 'Retry-After': retryAfter, ...rateLimit } = rateLimitHeaders(decision, plan.labels);
-      setHeaders(http.getResponse(), {
-        ...(this.options.headers ? rateLimit : {}),
-        ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }),
-      });
-    }
-    if (!decision.allowed) throw new TooManyRequestsException(decision);
+    const call = limitedCall(context);
+    if (!call || decidedCall(call.marker)) return true;
+    const dryRuns = plan.buckets.map((b) => b.dryRun ?? this.options.dryRun);
+    const split = splitEntries(await this.entries(plan, call, context), dryRuns.map((d) => d.enabled));
+    const where = plan.route;
+    const shadow = split.shadowed.length ? await this.engine.decide(split.shadowed, { where, onStoreError: plan.onStoreError, dryRun: true }) : undefined;
+    const enforced = split.enforced.length ? await this.engine.decide(split.enforced, { where, onStoreError: plan.onStoreError }) : undefined;
+    recordDecision(call.marker, { plan, enforced, shadow, enforcedBuckets: split.enforcedBuckets, shadowBuckets: split.shadowBuckets, intercepted: false });
+    if (enforced) return this.enforce(enforced, call, labelsOf(plan, split.enforcedBuckets));
+    if (shadow && dryRuns.some((d) => d.headers)) this.setRateLimitHeaders(shadow.decision, call, labelsOf(plan, split.shadowBuckets), false);
     return true;
   }
 
-  private async entries(plan: RoutePlan, request: any, context: ExecutionContext): Promise<StoreEntry[]> {
-    const keys = new Map<KeyResolver | undefined, string>();
+  private enforce({ decision }: Verdict, call: LimitedCall, labels: readonly string[]): true {
+    if (decision.source === 'closed') throw call.unavailable(decision.retryAfterMs);
+    this.setRateLimitHeaders(decision, call, labels, true);
+    if (!decision.allowed) throw call.refused(decision);
+    return true;
+  }
+
+  private setRateLimitHeaders(decision: Decision, call: LimitedCall, labels: readonly string[], retryAfter: boolean): void {
+    if (decision.source === 'open' || decision.source === 'closed') return;
+    const { 'Retry-After': retry, ...rateLimit } = rateLimitHeaders(decision, labels);
+    call.setHeaders({
+      ...(this.options.headers ? rateLimit : {}),
+      ...(retryAfter && retry !== undefined ? { 'Retry-After': retry } : {}),
+    });
+  }
+
+  private async entries(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): Promise<StoreEntry[]> {
+    const keys = new Map<CallKey | undefined, string>();
     const entries: StoreEntry[] = [];
-    for (const bucket of plan.buckets) {
+    for (const [i, bucket] of plan.buckets.entries()) {
       const resolver = bucket.key ?? this.options.key;
       let key = keys.get(resolver);
       if (key === undefined) {
-        key = await this.resolveKey(resolver, request, context);
+        key = await this.resolveKey(resolver, call, context);
         keys.set(resolver, key);
       }
-      entries.push({ policy: bucket.policy, key, cost: bucket.cost });
+      entries.push({ policy: await policyOf(bucket, call, context), key, cost: await costOf(bucket, plan.wheres[i], call, context) });
     }
     return entries;
   }
 
   /**
-   * A resolver's key; the client IP when it has none for this request (no user signed in) or
-   * returns something that is no key (an object, NaN): never one shared "undefined" bucket, and
-   * never a 500 for a resolver's slip.
+   * A resolver's key; the transport's default (the client IP) when it has none for this call (no
+   * user signed in) or returns something that is no key (an object, NaN): never one shared
+   * "undefined" bucket, and never a 500 for a resolver's slip.
    */
-  private async resolveKey(resolver: KeyResolver | undefined, request: any, context: ExecutionContext): Promise<string> {
-    const key = resolver ? await resolver(request, context) : undefined;
-    return usableKey(key) ?? clientIp(request);
+  private async resolveKey(resolver: CallKey | undefined, call: LimitedCall, context: ExecutionContext): Promise<string> {
+    const key = resolver ? await resolver(call, context) : undefined;
+    return usableKey(key) ?? call.fallbackKey();
   }
+}
+
+function labelsOf(plan: RoutePlan, buckets: readonly number[]): string[] {
+  return buckets.map((i) => plan.labels[i]);
+}
+
+async function policyOf(bucket: ResolvedBucket, call: LimitedCall, context: ExecutionContext) {
+  return typeof bucket.policy === 'function' ? bucket.policy(call.request, context) : bucket.policy;
+}
+
+async function costOf(bucket: ResolvedBucket, where: string, call: LimitedCall, context: ExecutionContext): Promise<number> {
+  return typeof bucket.cost === 'function' ? expectCallCost(where, await bucket.cost(call.request, context)) : bucket.cost;
 }

@@ -1,21 +1,18 @@
-import { HttpException, HttpStatus, Injectable, ServiceUnavailableException, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { from, switchMap, type Observable } from 'rxjs';
-import { LimiterEngine } from '../limiter-engine';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { concatMap, from, switchMap, type Observable } from 'rxjs';
+import { LimiterEngine, type Verdict } from '../limiter-engine';
 import { LimiterLifecycle } from '../limiter-lifecycle';
-import { SHUTTING_DOWN } from '../limiter.messages';
-import { rawResponse, setHeaders } from './http-response';
-import { verdictOf } from './limiter.guard';
-
-const HELD = Symbol('nest-limiter:held');
-
-/** Seconds a client cut off by a shutdown is told to wait: another instance is usually up by then. */
-const SHUTDOWN_RETRY_AFTER_S = 1;
+import { expectSettledCost } from '../options/resolve-bucket';
+import { limitedCall } from '../transports/limited-call.factory';
+import type { LimitedCall } from '../transports/limited-call';
+import { decidedCall, type DecidedCall } from './decided-calls';
 
 /**
- * Queue-and-wait: holds a request the guard admitted with a delay until its slot, then runs the
- * handler. Registered globally by LimiterModule (adding it with `@UseInterceptors` too is
- * harmless). A client that disconnects while waiting, and application shutdown, end the wait;
- * the slot is given back where that is safe (see core/gcra `cancel`).
+ * Queue-and-wait and settled cost, on every transport: holds a call the guard admitted with a
+ * delay until its slot, then runs the handler; once the handler has returned, charges or refunds
+ * the difference its `settle` option reports. Registered globally by LimiterModule (adding it
+ * with `@UseInterceptors` too is harmless). A client that disconnects while waiting, and
+ * application shutdown, end the wait; the slot is given back where that is safe (see core/gcra `cancel`).
  */
 @Injectable()
 export class LimiterInterceptor implements NestInterceptor {
@@ -25,30 +22,46 @@ export class LimiterInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const request = http.getRequest();
-    const verdict = verdictOf(request);
-    if (!verdict || verdict.decision.delayMs <= 0 || request[HELD]) return next.handle();
-    request[HELD] = true;
-    return from(this.hold(verdict, http.getResponse())).pipe(switchMap(() => next.handle()));
+    const call = limitedCall(context);
+    const decided = call && decidedCall(call.marker);
+    if (!call || !decided || decided.intercepted) return next.handle();
+    decided.intercepted = true;
+    const settles = decided.plan.buckets.some((b) => b.settle);
+    const handled = (): Observable<unknown> => {
+      const result = next.handle();
+      return settles ? result.pipe(concatMap((value, index) => (index === 0 ? this.settle(decided, value, call, context) : Promise.resolve(value)))) : result;
+    };
+    const verdict = decided.enforced;
+    if (!verdict || verdict.decision.delayMs <= 0) return handled();
+    return from(this.hold(verdict, call)).pipe(switchMap(handled));
   }
 
-  private async hold(verdict: NonNullable<ReturnType<typeof verdictOf>>, response: any): Promise<void> {
-    const raw = rawResponse(response);
+  private async hold(verdict: Verdict, call: LimitedCall): Promise<void> {
     const disconnect = new AbortController();
-    const onClose = (): void => {
-      if (!raw.writableFinished) disconnect.abort(new Error('client disconnected'));
-    };
-    raw.once('close', onClose);
+    const stopListening = call.onDisconnect(() => disconnect.abort(new Error('client disconnected')));
     try {
       await this.engine.hold(verdict, AbortSignal.any([this.lifecycle.signal, disconnect.signal]));
     } catch {
-      if (!this.lifecycle.signal.aborted) throw new HttpException('Client Closed Request', 499);
-      setHeaders(response, { 'Retry-After': String(SHUTDOWN_RETRY_AFTER_S), Connection: 'close' });
-      throw new ServiceUnavailableException({ statusCode: HttpStatus.SERVICE_UNAVAILABLE, message: SHUTTING_DOWN });
+      throw this.lifecycle.signal.aborted ? call.shuttingDown() : call.disconnected();
     } finally {
-      raw.off('close', onClose);
+      stopListening();
     }
+  }
+
+  /** Charges or refunds what the handler's first result says it really cost, per bucket that has `settle`. */
+  private async settle(decided: DecidedCall, result: unknown, call: LimitedCall, context: ExecutionContext): Promise<unknown> {
+    const { plan } = decided;
+    const actual = async (bucketIndex: number, charged: number): Promise<number> => {
+      const settle = plan.buckets[bucketIndex].settle;
+      return settle ? expectSettledCost(plan.wheres[bucketIndex], await settle(result, call.request, context)) : charged;
+    };
+    const settleVerdict = async (verdict: Verdict | undefined, buckets: readonly number[]): Promise<void> => {
+      if (!verdict) return;
+      const costs = await Promise.all(verdict.entries.map((e, i) => actual(buckets[i], e.cost)));
+      await this.engine.settle(verdict, costs);
+    };
+    await settleVerdict(decided.enforced, decided.enforcedBuckets);
+    await settleVerdict(decided.shadow, decided.shadowBuckets);
+    return result;
   }
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
+import type { MetricsOptions } from '../metrics/metrics-options';
 import type { LimiterStore } from '../stores/limiter-store';
 import type { RedisStoreOptions } from '../stores/redis/redis-store-options';
-import type { KeyResolver } from './key-resolver.interface';
+import type { KeyOption } from './key-resolver.interface';
 
 /** Which store holds the buckets. */
 export type StoreOption =
@@ -18,8 +19,14 @@ export interface LimiterModuleOptions {
   store?: StoreOption;
   /** Where time comes from; pass a FakeClock in tests. @default a monotonic SystemClock */
   clock?: Clock;
-  /** The default key resolver for every route. @default the client IP (IPv6 grouped by /64) */
-  key?: KeyResolver;
+  /** Who every limit is per, unless a decorator says otherwise: `'ip'`, `'user'`, `{ header: 'x-api-key' }`, a function... @default the client IP (IPv6 grouped by /64) */
+  key?: KeyOption;
+  /**
+   * Dry-run (shadow) mode for every limit without its own `dryRun`: decide, report the decision
+   * (events, metrics), never refuse nor hold. `{ headers: true }` also sends the RateLimit headers.
+   * @default false
+   */
+  dryRun?: boolean | { headers: boolean };
   /**
    * What a request gets when the store (Redis) fails, times out or its breaker is open:
    * `'local'` decides it in this process (each limit divided by `instances`), `'open'` lets it
@@ -37,6 +44,12 @@ export interface LimiterModuleOptions {
   breakerProbeMs?: number;
   /** Whether limited responses carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10). @default true */
   headers?: boolean;
+  /**
+   * Prometheus metrics through prom-client (an optional peer: `npm i prom-client`):
+   * `<prefix>decisions_total`, `<prefix>wait_seconds`, `<prefix>store_up`. `true` registers them
+   * in prom-client's global `register` with the prefix `nest_limiter_`. @default false
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 /** What a `useClass` / `useExisting` provider of `forRootAsync` implements. */

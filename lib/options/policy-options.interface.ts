@@ -1,16 +1,22 @@
 import type { Mode } from '../core/policy';
-import type { KeyResolver } from './key-resolver.interface';
+import type { ExecutionContext } from '@nestjs/common';
+import type { KeyOption, PerCall } from './key-resolver.interface';
 
 /** Options shared by `@TokenBucket` and `@LeakyBucket`. */
 export interface BucketOptions {
-  /** Requests (cost units) per second. Any positive number: 0.5 is one every two seconds. */
-  rate: number;
-  /** Tokens (token bucket: the largest burst) or queue places (leaky bucket). An integer, minimum 1. */
-  capacity: number;
-  /** Units each request takes. An integer, minimum 1, at most what the bucket can ever admit. @default 1 */
-  cost?: number;
-  /** Who the bucket is per: a function of the request. @default the module's `key`, else the client IP (IPv6 by /64) */
-  key?: KeyResolver;
+  /** Requests (cost units) per second. Any positive number: 0.5 is one every two seconds. Or a function of the request (per plan, per tenant). */
+  rate: PerCall<number>;
+  /** Tokens (token bucket: the largest burst) or queue places (leaky bucket). An integer, minimum 1. Or a function of the request. */
+  capacity: PerCall<number>;
+  /** Units each request takes. An integer, minimum 1, at most what the bucket can ever admit; or a function of the request (e.g. a batch's size). @default 1 */
+  cost?: PerCall<number>;
+  /**
+   * The units the call really used, once the handler has returned (its result is passed in): the
+   * difference from `cost` is charged, or refunded where that cannot break the bucket's spacing.
+   */
+  settle?: (result: any, request: any, context: ExecutionContext) => number | Promise<number>;
+  /** Who the bucket is per: `'ip'`, `'user'`, `{ user: 'tenantId' }`, `{ header: 'x-api-key' }` or a function of the request. @default the module's `key`, else the client IP (IPv6 by /64) */
+  key?: KeyOption;
   /** Routes (and LimiterService calls) that give the same name share one bucket per key. @default one bucket per route */
   name?: string;
   /** `reject`: refuse at once when over the limit; `wait`: hold the request until its slot (up to `maxWaitMs`). */
@@ -19,6 +25,8 @@ export interface BucketOptions {
   maxWaitMs?: number;
   /** What this route's requests get when the store fails: `'local'`, `'open'` or `'closed'` (503). @default the module's `onStoreError` */
   onStoreError?: 'open' | 'closed' | 'local';
+  /** Shadow mode: decide and report (events, metrics), never refuse nor hold; `{ headers: true }` also sends the RateLimit headers. @default the module's `dryRun` */
+  dryRun?: boolean | { headers: boolean };
 }
 
 /** `@TokenBucket` options: bursts of up to `capacity` pass at once, then `rate` per second. Default mode: `reject`. */

@@ -3,26 +3,31 @@ import { SystemClock } from '../core/system-clock';
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import { LimiterStore } from '../stores/limiter-store';
 import { validateRedisStoreOptions, type RedisStoreOptions } from '../stores/redis/redis-store-options';
-import type { KeyResolver } from './key-resolver.interface';
 import type { LimiterModuleOptions } from './limiter-module-options.interface';
 import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
-import { expectFunction, expectKnownKeys, expectNumber, expectObject, expectOneOf } from './validate';
+import { resolveMetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
+import { expectDryRun, type DryRun } from './resolve-bucket';
+import { resolveKeyOption, type CallKey } from './resolve-key';
+import { expectKnownKeys, expectNumber, expectObject, expectOneOf } from './validate';
 
 /** Module options with defaults applied: what the providers are built from. */
 export interface ResolvedLimiterOptions {
   readonly store: LimiterStore | { readonly memory: { readonly maxKeys: number } } | { readonly redis: RedisStoreOptions };
   readonly clock: Clock;
-  readonly key?: KeyResolver;
+  readonly key?: CallKey;
+  readonly dryRun: DryRun;
   readonly headers: boolean;
   readonly onStoreError: StoreErrorPolicy;
   readonly instances: number;
   readonly storeTimeoutMs: number;
   readonly breakerFailures: number;
   readonly breakerProbeMs: number;
+  /** Absent when metrics are off. */
+  readonly metrics?: ResolvedMetricsOptions;
 }
 
 const WHERE = 'LimiterModule options';
-const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'onStoreError', 'instances', 'storeTimeoutMs', 'breakerFailures', 'breakerProbeMs', 'isGlobal'] as const;
+const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'dryRun', 'onStoreError', 'instances', 'storeTimeoutMs', 'breakerFailures', 'breakerProbeMs', 'metrics', 'isGlobal'] as const;
 
 /** Validates the module options once, at start-up (forRoot and the forRootAsync factory's result alike). */
 export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions {
@@ -31,13 +36,15 @@ export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions 
   return {
     store: resolveStore(options.store),
     clock: options.clock === undefined ? new SystemClock() : expectClock(options.clock),
-    key: options.key === undefined ? undefined : expectFunction<KeyResolver>(WHERE, 'key', options.key),
+    key: options.key === undefined ? undefined : resolveKeyOption(WHERE, options.key),
+    dryRun: options.dryRun === undefined ? { enabled: false, headers: false } : expectDryRun(WHERE, options.dryRun),
     headers: options.headers === undefined ? true : expectBoolean('headers', options.headers),
     onStoreError: options.onStoreError === undefined ? 'local' : expectOneOf(WHERE, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
     instances: optional('instances', options.instances, 1, { integer: true, min: 1 }),
     storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, 200, { min: 1, max: 60_000 }),
     breakerFailures: optional('breakerFailures', options.breakerFailures, 3, { integer: true, min: 1 }),
     breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, 1000, { min: 1, max: 3_600_000 }),
+    metrics: resolveMetricsOptions(WHERE, options.metrics),
   };
 }
 

@@ -23,9 +23,9 @@ export function expectNumber(
 }
 
 /** Refuses option names nobody reads: a typo (`capcity`) must not silently become a default. */
-export function expectKnownKeys(where: string, options: object, known: readonly string[]): void {
+export function expectKnownKeys(where: string, options: object, known: readonly string[], parent?: string): void {
   for (const field of Object.keys(options)) {
-    if (!known.includes(field)) throw new LimiterConfigError(where, field, UNKNOWN_OPTION(known), (options as any)[field]);
+    if (!known.includes(field)) throw new LimiterConfigError(where, parent ? `${parent}.${field}` : field, UNKNOWN_OPTION(known), (options as any)[field]);
   }
 }
 

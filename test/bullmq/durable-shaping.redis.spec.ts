@@ -1,6 +1,6 @@
 import { Controller, Post, Req, type INestApplication } from '@nestjs/common';
 import { LeakyBucket, LimiterModule, type LimitPolicy } from '../../lib';
-import { verdictOf } from '../../lib/http/limiter.guard';
+import { verdictOf } from '../../lib/http/decided-calls';
 import { createApp, urlOf } from '../support/app-factory';
 import type { Start } from './fake-bank';
 import { RefundFleet } from './refund-fleet';
@@ -90,7 +90,7 @@ describe('durable shaping: BullMQ workers in 3 processes paced by one Redis buck
     class OnlineRefundsController {
       @Post()
       @LeakyBucket({ rate, capacity: 10, name: 'bank-S', key: () => 'S' })
-      refund(@Req() request: unknown): void {
+      refund(@Req() request: object): void {
         const verdict = verdictOf(request)!;
         routeStarts.push({ job: 'http', bank: 'S', slot: verdict.now + verdict.decision.delayMs, wall: wall(), pid: process.pid });
       }

@@ -21,6 +21,15 @@ class BadRefundsController {
   }
 }
 
+/** A provider with a limited method: what GraphQL resolvers and WebSocket gateways are. */
+@Injectable()
+class BadGateway {
+  @TokenBucket({ rate: 0, capacity: 1 })
+  onMessage(): string {
+    return 'never';
+  }
+}
+
 @Injectable()
 class OptionsFromClass implements LimiterOptionsFactory {
   createLimiterOptions(): LimiterModuleOptions {
@@ -62,6 +71,11 @@ describe('LimiterModule', () => {
     await expect(boot).rejects.toThrow(
       'BadRefundsController.refund @LeakyBucket: expected `capacity` to be an integer >= 1, got -1 (number). [LIMITER_INVALID_OPTION]',
     );
+  });
+
+  it('checks the limits of providers too (resolvers, gateways) at bootstrap', async () => {
+    const boot = createApp('express', { imports: [LimiterModule.forRoot()], providers: [BadGateway] });
+    await expect(boot).rejects.toThrow('BadGateway.onMessage @TokenBucket: expected `rate` to be a finite number >= 0.000001, got 0 (number)');
   });
 
   it('stops the app at bootstrap when the async factory returns bad options', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Test } from '@nestjs/testing';
 import { FakeClock, LimiterConfigError, LimiterModule, LimiterService } from '../../lib';
-import { resolveBucket } from '../../lib/options/resolve-bucket';
+import { expectCallCost, resolveBucket } from '../../lib/options/resolve-bucket';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options';
 
 /** Values users (and attackers) actually produce: odd numbers, numbers as strings, prototype names, unicode, 100 kB. */
@@ -16,13 +16,23 @@ const hostile = fc.oneof(
 );
 
 const names = fc.constantFrom(
-  'rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError', 'algorithm',
+  'rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError', 'algorithm', 'dryRun', 'settle', 'metrics',
   'store', 'clock', 'headers', 'instances', 'storeTimeoutMs', '__proto__', 'constructor', 'prototype', 'capcity',
 );
 
 /** An options bag with hostile values under real, misspelt and prototype-polluting names (own properties). */
 const bag = fc.array(fc.tuple(names, hostile), { maxLength: 6 }).map((pairs) => Object.fromEntries(pairs));
 const bagWithBasics = fc.tuple(bag, hostile, hostile).map(([rest, rate, capacity]) => ({ rate, capacity, ...rest }));
+
+/** typedOrFine for work that is (partly) done per call. */
+async function typedOrFineAsync(run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(LimiterConfigError);
+    expect((error as LimiterConfigError).message).toContain((error as LimiterConfigError).field);
+  }
+}
 
 /** Either it works, or it is a LimiterConfigError that names its field: never another kind of throw. */
 function typedOrFine(run: () => unknown): void {
@@ -39,11 +49,13 @@ describe('fuzz: hostile options and keys', () => {
     fc.assert(fc.property(fc.oneof(bag, hostile), (raw) => typedOrFine(() => resolveModuleOptions(raw))), { numRuns: 500 });
   });
 
-  it('decorator options: a valid policy or a typed error', () => {
-    fc.assert(
-      fc.property(fc.constantFrom('token-bucket', 'leaky-bucket' as const), fc.oneof(bagWithBasics, hostile), (shape, raw) =>
-        typedOrFine(() => {
-          const { policy, cost } = resolveBucket('Fuzz.route @TokenBucket', shape, raw, 'Fuzz.route');
+  it('decorator options: a valid policy or a typed error, at start-up or (for values computed per call) per call', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('token-bucket', 'leaky-bucket' as const), fc.oneof(bagWithBasics, hostile), async (shape, raw) =>
+        typedOrFineAsync(async () => {
+          const bucket = resolveBucket('Fuzz.route @TokenBucket', shape, raw, 'Fuzz.route');
+          const policy = typeof bucket.policy === 'function' ? await bucket.policy({}, undefined as never) : bucket.policy;
+          const cost = typeof bucket.cost === 'function' ? expectCallCost('Fuzz.route @TokenBucket', await bucket.cost({}, undefined as never)) : bucket.cost;
           expect(policy.emissionMs).toBeGreaterThan(0);
           expect(Number.isFinite(policy.tauMs)).toBe(true);
           expect(Number.isInteger(cost) && cost >= 1).toBe(true);

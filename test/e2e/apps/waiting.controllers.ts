@@ -1,6 +1,6 @@
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { LeakyBucket, TokenBucket, type Clock } from '../../../lib';
-import { verdictOf } from '../../../lib/http/limiter.guard';
+import { verdictOf } from '../../../lib/http/decided-calls';
 
 /** Handler start times, as read from the module's clock, by route. */
 export const starts = new Map<string, number[]>();
@@ -40,7 +40,7 @@ export class WaitingController {
 
   @Get('fast')
   @LeakyBucket({ rate: 20, capacity: 100 })
-  fast(@Req() request: unknown): string {
+  fast(@Req() request: object): string {
     lateness.push(clockRef.current!.now() - verdictOf(request)!.departAt);
     return started('fast');
   }

@@ -1,0 +1,74 @@
+import type { Decision } from '../core/decision';
+import { groupAddress } from '../http/client-ip';
+import type { LimitedCall } from './limited-call';
+import { optionalPackage } from './optional-package';
+import { clientClosed, limiterUnavailable, shuttingDown, tooManyRequests, type Refusal } from './refusal';
+
+type WsExceptionClass = new (error: object) => Error;
+
+/**
+ * One message to a WebSocket gateway (socket.io or ws). A refusal is a WsException, which Nest
+ * sends to that client as an `exception` event (socket.io) or frame (ws): the message is
+ * dropped, the connection stays open.
+ */
+export class WsCall implements LimitedCall {
+  readonly transport = 'ws' as const;
+  readonly request: any;
+
+  /** `args` is the handler's (client, data, ...). */
+  constructor(readonly marker: unknown[]) {
+    this.request = marker[0];
+  }
+
+  ip(): string | undefined {
+    const client = this.request;
+    // socket.io keeps the handshake's address; a `ws` socket only its TCP socket's
+    const address: unknown = client?.handshake?.address ?? client?.conn?.remoteAddress ?? client?._socket?.remoteAddress;
+    return typeof address === 'string' && address.length > 0 ? groupAddress(address) : undefined;
+  }
+
+  user(): unknown {
+    return this.request?.data?.user ?? this.request?.user;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.request?.handshake?.headers?.[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  fallbackKey(): string {
+    return this.ip() ?? 'unknown';
+  }
+
+  setHeaders(): void {}
+
+  refused(decision: Decision): Error {
+    return this.error(tooManyRequests(decision));
+  }
+
+  unavailable(retryAfterMs: number): Error {
+    return this.error(limiterUnavailable(retryAfterMs));
+  }
+
+  shuttingDown(): Error {
+    return this.error(shuttingDown());
+  }
+
+  disconnected(): Error {
+    return this.error(clientClosed());
+  }
+
+  onDisconnect(listener: () => void): () => void {
+    const client = this.request;
+    if (typeof client?.once !== 'function') return () => undefined;
+    // socket.io sockets say 'disconnect', ws sockets 'close'
+    const event = client.handshake ? 'disconnect' : 'close';
+    client.once(event, listener);
+    return () => void client.off(event, listener);
+  }
+
+  private error(refusal: Refusal): Error {
+    const { WsException } = optionalPackage<{ WsException: WsExceptionClass }>('@nestjs/websockets');
+    return new WsException({ status: 'error', ...refusal });
+  }
+}
