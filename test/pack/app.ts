@@ -2,7 +2,8 @@
 import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LimiterModule, TokenBucket, type Decision } from 'nest-limiter';
+import { FakeClock, LimiterModule, TokenBucket, type Decision } from 'nest-limiter';
+import { LimiterTestingModule } from 'nest-limiter/testing';
 
 @Controller()
 class AppController {
@@ -16,16 +17,34 @@ class AppController {
 @Module({ imports: [LimiterModule.forRoot()], controllers: [AppController] })
 class AppModule {}
 
+@Module({ imports: [LimiterTestingModule.forRoot()], controllers: [AppController] })
+class TestedAppModule {}
+
+/** The statuses of `n` requests to the app's root, one after another. */
+async function statuses(url: string, n: number): Promise<string> {
+  const codes: number[] = [];
+  for (let i = 0; i < n; i++) codes.push((await fetch(url)).status);
+  return codes.join();
+}
+
 async function main(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
-  const url = `http://127.0.0.1:${app.getHttpServer().address().port}/`;
-  const codes: number[] = [];
-  for (let i = 0; i < 3; i++) codes.push((await fetch(url)).status);
+  const codes = await statuses(`http://127.0.0.1:${app.getHttpServer().address().port}/`, 3);
   await app.close();
   const unused: Decision | undefined = undefined;
-  if (codes.join() !== '200,200,429' || unused) throw new Error(`expected 200,200,429, got ${codes.join()}`);
+  if (codes !== '200,200,429' || unused) throw new Error(`expected 200,200,429, got ${codes}`);
   console.log('packed nest-limiter works in a fresh app: 200,200,429');
+
+  const tested = await NestFactory.create(TestedAppModule, { logger: false });
+  await tested.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${tested.getHttpServer().address().port}/`;
+  const before = await statuses(url, 3);
+  await tested.get(FakeClock).advance(1000);
+  const after = await statuses(url, 1);
+  await tested.close();
+  if (`${before}|${after}` !== '200,200,429|200') throw new Error(`expected 200,200,429 then 200, got ${before} then ${after}`);
+  console.log('nest-limiter/testing: 200,200,429, clock.advance(1000), 200');
 }
 
 void main().catch((err) => {
