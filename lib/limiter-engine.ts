@@ -80,7 +80,9 @@ export class LimiterEngine {
       source,
     );
     const local = source === 'store' ? this.offset.observe(result.now, this.clock.now()) : 0;
-    if (context && this.events.observesDecisions) this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, dryRun: context.dryRun === true });
+    if (context && this.events.observesDecisions) {
+      this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, at: result.now + local, dryRun: context.dryRun === true });
+    }
     return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + local + decision.delayMs, store };
   }
 

@@ -8,6 +8,8 @@ export interface DecisionEvent {
   readonly where: string;
   readonly key: string;
   readonly decision: Decision;
+  /** When it was decided, on the module's clock (a Redis decision's server time mapped onto it). */
+  readonly at: number;
   /** A shadow decision (`dryRun`): made and reported, never enforced. */
   readonly dryRun: boolean;
 }

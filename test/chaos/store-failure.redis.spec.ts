@@ -24,7 +24,7 @@ type Policy = 'open' | 'closed' | 'local';
 interface Rig {
   app: INestApplication;
   url: string;
-  decisions: (DecisionEvent & { at: number })[];
+  decisions: DecisionEvent[];
 }
 
 async function boot(port: number, onStoreError: Policy, storeTimeoutMs: number): Promise<Rig> {
@@ -33,7 +33,9 @@ async function boot(port: number, onStoreError: Policy, storeTimeoutMs: number):
     controllers: [ChaosController],
   });
   const decisions: Rig['decisions'] = [];
-  app.get(LimiterEvents).on('decision', (e) => decisions.push({ ...e, at: performance.now() }));
+  // `at` is when each was decided (the module's clock is performance.now()), not when its event ran:
+  // under 1,000 requests in flight an event can run tens of ms after its decision.
+  app.get(LimiterEvents).on('decision', (e) => decisions.push(e));
   return { app, url: `${urlOf(app)}/chaos`, decisions };
 }
 
@@ -89,12 +91,12 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     if (policy === 'open') expect(during.every((d) => d.decision.allowed)).toBe(true);
     if (policy === 'closed') expect(report.statuses.get(503)).toBe(during.length);
     if (policy === 'local') {
-      // The local bucket starts full: over the span it decided, it admits at most capacity + rate x span
-      // (+1 at each end: an event is stamped a moment after its decision).
+      // The local bucket starts full: over the span it decided, it admits at most capacity + rate x span.
       const admitted = during.filter((d) => d.decision.allowed).length;
-      const spanMs = during[during.length - 1].at - during[0].at;
+      const times = during.map((d) => d.at);
+      const spanMs = Math.max(...times) - Math.min(...times);
       expect(admitted).toBeGreaterThan(0);
-      expect(admitted).toBeLessThanOrEqual(CAPACITY + Math.floor((RATE * spanMs) / 1000) + 2);
+      expect(admitted).toBeLessThanOrEqual(CAPACITY + Math.floor((RATE * spanMs) / 1000));
       expect(spanMs).toBeGreaterThanOrEqual(downFor);
     }
   });

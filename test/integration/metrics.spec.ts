@@ -87,7 +87,7 @@ describe('metrics (prom-client)', () => {
 
   it('labels dry runs, and leaves them out of the waits (nothing was held)', async () => {
     const decision: Decision = { allowed: true, limit: 5, remaining: 4, retryAfterMs: 0, resetMs: 500, delayMs: 500, policies: [], source: 'local' };
-    app.get(LimiterEvents).emit('decision', { where: 'Shadow.route', key: 'k', decision, dryRun: true });
+    app.get(LimiterEvents).emit('decision', { where: 'Shadow.route', key: 'k', decision, at: 0, dryRun: true });
 
     expect(await samples(registry, 'nest_limiter_decisions_total')).toEqual([counted('Shadow.route', 'allowed', 1, 'local', 'true')]);
     expect(await histogram(registry, 'Shadow.route', 'count')).toBeUndefined();
