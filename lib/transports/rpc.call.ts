@@ -1,8 +1,8 @@
-import type { Decision } from '../core/decision';
 import { groupAddress } from '../http/client-ip';
 import type { LimitedCall } from './limited-call';
 import { optionalPackage } from './optional-package';
-import { clientClosed, limiterUnavailable, shuttingDown, tooManyRequests, type Refusal } from './refusal';
+import { MessageCall } from './message-call';
+import type { Refusal } from './refusal';
 
 type RpcExceptionClass = new (error: object) => Error;
 
@@ -14,12 +14,13 @@ const STATUS = { TOO_MANY_REQUESTS: 429, SERVICE_UNAVAILABLE: 503, CLIENT_CLOSED
  * receives as its error. Only TCP exposes the caller's address; on the other transports the
  * default key is one bucket for all callers of the pattern: limit per tenant with a `key`.
  */
-export class RpcCall implements LimitedCall {
+export class RpcCall extends MessageCall implements LimitedCall {
   readonly transport = 'rpc' as const;
   readonly request: any;
 
   /** `args` is the handler's (data, context). */
   constructor(readonly marker: unknown[]) {
+    super();
     this.request = marker[0];
   }
 
@@ -43,29 +44,11 @@ export class RpcCall implements LimitedCall {
     return this.ip() ?? '*';
   }
 
-  setHeaders(): void {}
-
-  refused(decision: Decision): Error {
-    return this.error(tooManyRequests(decision));
-  }
-
-  unavailable(retryAfterMs: number): Error {
-    return this.error(limiterUnavailable(retryAfterMs));
-  }
-
-  shuttingDown(): Error {
-    return this.error(shuttingDown());
-  }
-
-  disconnected(): Error {
-    return this.error(clientClosed());
-  }
-
   onDisconnect(): () => void {
     return () => undefined;
   }
 
-  private error(refusal: Refusal): Error {
+  protected error(refusal: Refusal): Error {
     const { RpcException } = optionalPackage<{ RpcException: RpcExceptionClass }>('@nestjs/microservices');
     return new RpcException({ status: STATUS[refusal.code], ...refusal });
   }

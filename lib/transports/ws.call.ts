@@ -1,8 +1,8 @@
-import type { Decision } from '../core/decision';
 import { groupAddress } from '../http/client-ip';
 import type { LimitedCall } from './limited-call';
 import { optionalPackage } from './optional-package';
-import { clientClosed, limiterUnavailable, shuttingDown, tooManyRequests, type Refusal } from './refusal';
+import { MessageCall } from './message-call';
+import type { Refusal } from './refusal';
 
 type WsExceptionClass = new (error: object) => Error;
 
@@ -11,12 +11,13 @@ type WsExceptionClass = new (error: object) => Error;
  * sends to that client as an `exception` event (socket.io) or frame (ws): the message is
  * dropped, the connection stays open.
  */
-export class WsCall implements LimitedCall {
+export class WsCall extends MessageCall implements LimitedCall {
   readonly transport = 'ws' as const;
   readonly request: any;
 
   /** `args` is the handler's (client, data, ...). */
   constructor(readonly marker: unknown[]) {
+    super();
     this.request = marker[0];
   }
 
@@ -40,24 +41,6 @@ export class WsCall implements LimitedCall {
     return this.ip() ?? 'unknown';
   }
 
-  setHeaders(): void {}
-
-  refused(decision: Decision): Error {
-    return this.error(tooManyRequests(decision));
-  }
-
-  unavailable(retryAfterMs: number): Error {
-    return this.error(limiterUnavailable(retryAfterMs));
-  }
-
-  shuttingDown(): Error {
-    return this.error(shuttingDown());
-  }
-
-  disconnected(): Error {
-    return this.error(clientClosed());
-  }
-
   onDisconnect(listener: () => void): () => void {
     const client = this.request;
     if (typeof client?.once !== 'function') return () => undefined;
@@ -67,7 +50,7 @@ export class WsCall implements LimitedCall {
     return () => void client.off(event, listener);
   }
 
-  private error(refusal: Refusal): Error {
+  protected error(refusal: Refusal): Error {
     const { WsException } = optionalPackage<{ WsException: WsExceptionClass }>('@nestjs/websockets');
     return new WsException({ status: 'error', ...refusal });
   }
