@@ -15,6 +15,8 @@ export interface RoutePlan {
   readonly wheres: readonly string[];
   /** Each bucket's name in the RateLimit headers. */
   readonly labels: readonly string[];
+  /** Whether a limit has `settle`, so the interceptor must see the handler's result. */
+  readonly settles: boolean;
   /** The route's failure policy: the first decorator's that sets one, else the module's. */
   readonly onStoreError?: StoreErrorPolicy;
 }
@@ -89,6 +91,7 @@ export class LimiterRegistry {
       wheres,
       labels: labelsOf(buckets),
       onStoreError: buckets.find((b) => b.onStoreError)?.onStoreError,
+      settles: buckets.some((b) => b.settle),
     };
   }
 }

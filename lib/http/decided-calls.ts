@@ -1,6 +1,6 @@
 import type { Verdict } from '../limiter-engine';
 import type { RoutePlan } from '../limiter.registry';
-import type { StoreEntry } from '../stores/limiter-store';
+import type { DryRun } from '../options/resolve-bucket';
 
 /** What the guard decided for one call, kept for the interceptor (hold, settle). */
 export interface DecidedCall {
@@ -29,16 +29,29 @@ export function recordDecision(marker: object, call: DecidedCall): void {
   decided.set(marker, call);
 }
 
-/** The entries of a request split by dry-run: each group decided on its own. */
-export function splitEntries(entries: readonly StoreEntry[], shadow: readonly boolean[]) {
+/** A route's limits grouped by dry-run, each group decided on its own; worked out once per route. */
+export interface RouteGroups {
+  /** Plan bucket indexes of the enforced limits, and of those in dry-run. */
+  readonly enforcedBuckets: readonly number[];
+  readonly shadowBuckets: readonly number[];
+  readonly enforcedLabels: readonly string[];
+  readonly shadowLabels: readonly string[];
+  /** Whether a dry-run limit asks for the RateLimit headers. */
+  readonly shadowHeaders: boolean;
+}
+
+/** Groups a route's limits by their dry-run setting (a limit without one takes the module's). */
+export function groupsOf(plan: RoutePlan, moduleDryRun: DryRun): RouteGroups {
+  const dryRuns = plan.buckets.map((b) => b.dryRun ?? moduleDryRun);
   const enforcedBuckets: number[] = [];
   const shadowBuckets: number[] = [];
-  shadow.forEach((dry, i) => (dry ? shadowBuckets : enforcedBuckets).push(i));
+  dryRuns.forEach((d, i) => (d.enabled ? shadowBuckets : enforcedBuckets).push(i));
   return {
     enforcedBuckets,
     shadowBuckets,
-    enforced: enforcedBuckets.map((i) => entries[i]),
-    shadowed: shadowBuckets.map((i) => entries[i]),
+    enforcedLabels: enforcedBuckets.map((i) => plan.labels[i]),
+    shadowLabels: shadowBuckets.map((i) => plan.labels[i]),
+    shadowHeaders: dryRuns.some((d) => d.enabled && d.headers),
   };
 }
 

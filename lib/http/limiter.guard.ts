@@ -4,13 +4,13 @@ import { LIMITER_OPTIONS } from '../limiter.constants';
 import { LimiterEngine, type Verdict } from '../limiter-engine';
 import { LimiterRegistry, type RoutePlan } from '../limiter.registry';
 import { usableKey } from '../options/normalize-key';
-import { expectCallCost, type ResolvedBucket } from '../options/resolve-bucket';
+import { expectCallCost } from '../options/resolve-bucket';
 import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
 import type { CallKey } from '../options/resolve-key';
 import type { StoreEntry } from '../stores/limiter-store';
 import { limitedCall } from '../transports/limited-call.factory';
 import type { LimitedCall } from '../transports/limited-call';
-import { decidedCall, recordDecision, splitEntries } from './decided-calls';
+import { decidedCall, groupsOf, recordDecision, type RouteGroups } from './decided-calls';
 import { rateLimitHeaders } from './rate-limit-headers';
 
 /**
@@ -28,20 +28,33 @@ export class LimiterGuard implements CanActivate {
     @Inject(LIMITER_OPTIONS) private readonly options: ResolvedLimiterOptions,
   ) {}
 
+  private readonly groups = new WeakMap<RoutePlan, RouteGroups>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const plan = this.registry.routePlan(context.getClass(), context.getHandler());
     if (!plan) return true;
     const call = limitedCall(context);
     if (!call || decidedCall(call.marker)) return true;
-    const dryRuns = plan.buckets.map((b) => b.dryRun ?? this.options.dryRun);
-    const split = splitEntries(await this.entries(plan, call, context), dryRuns.map((d) => d.enabled));
+    const groups = this.groupsOf(plan);
+    const entries = await this.entries(plan, call, context);
     const where = plan.route;
-    const shadow = split.shadowed.length ? await this.engine.decide(split.shadowed, { where, onStoreError: plan.onStoreError, dryRun: true }) : undefined;
-    const enforced = split.enforced.length ? await this.engine.decide(split.enforced, { where, onStoreError: plan.onStoreError }) : undefined;
-    recordDecision(call.marker, { plan, enforced, shadow, enforcedBuckets: split.enforcedBuckets, shadowBuckets: split.shadowBuckets, intercepted: false });
-    if (enforced) return this.enforce(enforced, call, labelsOf(plan, split.enforcedBuckets));
-    if (shadow && dryRuns.some((d) => d.headers)) this.setRateLimitHeaders(shadow.decision, call, labelsOf(plan, split.shadowBuckets), false);
+    const decide = (buckets: readonly number[], dryRun: boolean): Promise<Verdict> | undefined =>
+      buckets.length ? this.engine.decide(buckets.map((i) => entries[i]), { where, onStoreError: plan.onStoreError, dryRun }) : undefined;
+    const shadow = await decide(groups.shadowBuckets, true);
+    const enforced = await decide(groups.enforcedBuckets, false);
+    recordDecision(call.marker, { plan, enforced, shadow, enforcedBuckets: groups.enforcedBuckets, shadowBuckets: groups.shadowBuckets, intercepted: false });
+    if (enforced) return this.enforce(enforced, call, groups.enforcedLabels);
+    if (shadow && groups.shadowHeaders) this.setRateLimitHeaders(shadow.decision, call, groups.shadowLabels, false);
     return true;
+  }
+
+  private groupsOf(plan: RoutePlan): RouteGroups {
+    let groups = this.groups.get(plan);
+    if (!groups) {
+      groups = groupsOf(plan, this.options.dryRun);
+      this.groups.set(plan, groups);
+    }
+    return groups;
   }
 
   private enforce({ decision }: Verdict, call: LimitedCall, labels: readonly string[]): true {
@@ -53,24 +66,27 @@ export class LimiterGuard implements CanActivate {
 
   private setRateLimitHeaders(decision: Decision, call: LimitedCall, labels: readonly string[], retryAfter: boolean): void {
     if (decision.source === 'open' || decision.source === 'closed') return;
-    const { 'Retry-After': retry, ...rateLimit } = rateLimitHeaders(decision, labels);
-    call.setHeaders({
-      ...(this.options.headers ? rateLimit : {}),
-      ...(retryAfter && retry !== undefined ? { 'Retry-After': retry } : {}),
-    });
+    const headers = rateLimitHeaders(decision, labels);
+    if (!retryAfter) delete headers['Retry-After'];
+    if (this.options.headers) call.setHeaders(headers);
+    else if (headers['Retry-After'] !== undefined) call.setHeaders({ 'Retry-After': headers['Retry-After'] });
   }
 
+  // Only values that depend on the call are awaited: each await is a turn of the microtask queue.
   private async entries(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): Promise<StoreEntry[]> {
     const keys = new Map<CallKey | undefined, string>();
     const entries: StoreEntry[] = [];
-    for (const [i, bucket] of plan.buckets.entries()) {
+    for (let i = 0; i < plan.buckets.length; i++) {
+      const bucket = plan.buckets[i];
       const resolver = bucket.key ?? this.options.key;
       let key = keys.get(resolver);
       if (key === undefined) {
-        key = await this.resolveKey(resolver, call, context);
+        key = resolver ? await this.resolveKey(resolver, call, context) : call.fallbackKey();
         keys.set(resolver, key);
       }
-      entries.push({ policy: await policyOf(bucket, call, context), key, cost: await costOf(bucket, plan.wheres[i], call, context) });
+      const policy = typeof bucket.policy === 'function' ? await bucket.policy(call.request, context) : bucket.policy;
+      const cost = typeof bucket.cost === 'function' ? expectCallCost(plan.wheres[i], await bucket.cost(call.request, context)) : bucket.cost;
+      entries.push({ policy, key, cost });
     }
     return entries;
   }
@@ -80,20 +96,8 @@ export class LimiterGuard implements CanActivate {
    * user signed in) or returns something that is no key (an object, NaN): never one shared
    * "undefined" bucket, and never a 500 for a resolver's slip.
    */
-  private async resolveKey(resolver: CallKey | undefined, call: LimitedCall, context: ExecutionContext): Promise<string> {
-    const key = resolver ? await resolver(call, context) : undefined;
+  private async resolveKey(resolver: CallKey, call: LimitedCall, context: ExecutionContext): Promise<string> {
+    const key = await resolver(call, context);
     return usableKey(key) ?? call.fallbackKey();
   }
-}
-
-function labelsOf(plan: RoutePlan, buckets: readonly number[]): string[] {
-  return buckets.map((i) => plan.labels[i]);
-}
-
-async function policyOf(bucket: ResolvedBucket, call: LimitedCall, context: ExecutionContext) {
-  return typeof bucket.policy === 'function' ? bucket.policy(call.request, context) : bucket.policy;
-}
-
-async function costOf(bucket: ResolvedBucket, where: string, call: LimitedCall, context: ExecutionContext): Promise<number> {
-  return typeof bucket.cost === 'function' ? expectCallCost(where, await bucket.cost(call.request, context)) : bucket.cost;
 }

@@ -3,7 +3,7 @@ import { concatMap, from, switchMap, type Observable } from 'rxjs';
 import { LimiterEngine, type Verdict } from '../limiter-engine';
 import { LimiterLifecycle } from '../limiter-lifecycle';
 import { expectSettledCost } from '../options/resolve-bucket';
-import { limitedCall } from '../transports/limited-call.factory';
+import { limitedCall, markerOf } from '../transports/limited-call.factory';
 import type { LimitedCall } from '../transports/limited-call';
 import { decidedCall, type DecidedCall } from './decided-calls';
 
@@ -22,16 +22,17 @@ export class LimiterInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const call = limitedCall(context);
-    const decided = call && decidedCall(call.marker);
-    if (!call || !decided || decided.intercepted) return next.handle();
+    const decided = decidedCall(markerOf(context));
+    if (!decided || decided.intercepted) return next.handle();
     decided.intercepted = true;
-    const settles = decided.plan.buckets.some((b) => b.settle);
+    const verdict = decided.enforced;
+    const settles = decided.plan.settles;
+    if (!settles && (!verdict || verdict.decision.delayMs <= 0)) return next.handle();
+    const call = limitedCall(context)!;
     const handled = (): Observable<unknown> => {
       const result = next.handle();
       return settles ? result.pipe(concatMap((value, index) => (index === 0 ? this.settle(decided, value, call, context) : Promise.resolve(value)))) : result;
     };
-    const verdict = decided.enforced;
     if (!verdict || verdict.decision.delayMs <= 0) return handled();
     return from(this.hold(verdict, call)).pipe(switchMap(handled));
   }

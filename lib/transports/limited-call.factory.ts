@@ -17,3 +17,8 @@ export function limitedCall(context: ExecutionContext): LimitedCall | undefined 
   if (type === 'rpc') return new RpcCall(context.getArgs());
   return undefined;
 }
+
+/** The marker of the call behind an execution context (see LimitedCall.marker), without building the call. */
+export function markerOf(context: ExecutionContext): object {
+  return context.getType() === 'http' ? context.switchToHttp().getRequest() : context.getArgs();
+}
