@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import type { LimitedCall } from '../transports/limited-call';
-import type { KeyOption, KeyResolver } from './key-resolver.interface';
+import type { KeyResolver } from './key-resolver.interface';
 import { usableKey } from './normalize-key';
 import { expectKnownKeys, expectName } from './validate';
 

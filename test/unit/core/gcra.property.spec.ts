@@ -1,27 +1,19 @@
 import fc from 'fast-check';
 import { decideAll, type PolicyOutcome } from '../../../lib/core/gcra';
-import type { GcraPolicy, Mode, Shape } from '../../../lib/core/policy';
-import { policy } from './bucket';
+import type { Mode, Shape } from '../../../lib/core/policy';
+import { startArb, toPolicy, type ModelConfig } from './model-config';
 import { FifoQueue, TokenCounter, ticksUntil, type ReferenceModel } from './reference-model';
 
 /** Core results are floats (T = 1000 / (1000 / T) need not round-trip); the model's are whole ms. */
 const CLOSE_MS = 1e-6;
 
-interface Config {
-  readonly shape: Shape;
-  readonly mode: Mode;
-  /** T in whole ms, so that the 1 ms model is exact. */
-  readonly T: number;
-  readonly capacity: number;
-  readonly maxWaitMs: number | undefined;
-}
 
 interface Arrival {
   readonly gap: number;
   readonly cost: number;
 }
 
-const configArb: fc.Arbitrary<Config> = fc.record({
+const configArb: fc.Arbitrary<ModelConfig> = fc.record({
   shape: fc.constantFrom<Shape>('token-bucket', 'leaky-bucket'),
   mode: fc.constantFrom<Mode>('reject', 'wait'),
   T: fc.integer({ min: 1, max: 50 }),
@@ -39,14 +31,9 @@ const arrivalsArb = (T: number): fc.Arbitrary<Arrival[]> =>
     { maxLength: 40 },
   );
 
-/** Where the clock starts: 0, or far into a long-running process's monotonic time. */
-const startArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 31 }));
 
-function toPolicy(c: Config, id = 'p'): GcraPolicy {
-  return policy({ id, shape: c.shape, mode: c.mode, rate: 1000 / c.T, capacity: c.capacity, maxWaitMs: c.maxWaitMs });
-}
 
-function toModel(c: Config): ReferenceModel {
+function toModel(c: ModelConfig): ReferenceModel {
   const maxWaitMs = c.mode === 'reject' ? 0 : (c.maxWaitMs ?? c.capacity * c.T);
   return c.shape === 'token-bucket'
     ? new TokenCounter(c.T, c.capacity, maxWaitMs)
@@ -88,7 +75,7 @@ function checkOutcome(o: PolicyOutcome, model: ReferenceModel, cost: number, cha
 }
 
 /** Feeds the arrivals to lib/core (one state per policy) and to the models, step by step. */
-function run(configs: readonly Config[], start: number, arrivals: readonly Arrival[]): void {
+function run(configs: readonly ModelConfig[], start: number, arrivals: readonly Arrival[]): void {
   const policies = configs.map((c, i) => toPolicy(c, `p${i}`));
   const models = configs.map(toModel);
   const tats: (number | undefined)[] = configs.map(() => undefined);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { decideAll, peek, settle, type PolicyOutcome } from '../../../lib/core/gcra';
 import type { GcraPolicy, Mode, Shape } from '../../../lib/core/policy';
-import { policy } from './bucket';
+import { startArb, toPolicy, type ModelConfig } from './model-config';
 import { TokenCounter, ticksUntil } from './reference-model';
 
 /**
@@ -52,16 +52,8 @@ interface Run {
   readonly admissions: Admission[];
 }
 
-interface Config {
-  readonly shape: Shape;
-  readonly mode: Mode;
-  /** T in whole ms, so that the 1 ms model is exact. */
-  readonly T: number;
-  readonly capacity: number;
-  readonly maxWaitMs: number | undefined;
-}
 
-const configArb = (shape: Shape, mode: Mode): fc.Arbitrary<Config> =>
+const configArb = (shape: Shape, mode: Mode): fc.Arbitrary<ModelConfig> =>
   fc.record({
     shape: fc.constant(shape),
     mode: fc.constant(mode),
@@ -86,14 +78,9 @@ const jobsArb = (T: number, capacity: number): fc.Arbitrary<Job[]> =>
     { maxLength: 40 },
   );
 
-/** Where the clock starts: 0, or far into a long-running process's monotonic time. */
-const startArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 31 }));
 
 const scenario = (shape: Shape, mode: Mode) => configArb(shape, mode).chain((c) => fc.tuple(fc.constant(c), startArb, jobsArb(c.T, c.capacity)));
 
-function toPolicy(c: Config): GcraPolicy {
-  return policy({ shape: c.shape, mode: c.mode, rate: 1000 / c.T, capacity: c.capacity, maxWaitMs: c.maxWaitMs });
-}
 
 /**
  * Runs the jobs through lib/core on a fake time line, one key: each arrival is decided; each
@@ -165,7 +152,7 @@ function checkNothingLost(run: Run): void {
  * admitted since, up to capacity; a charge is a debt), admits exactly the same requests and shows
  * the same state after every event.
  */
-function checkAgainstTokenCounter(run: Run, c: Config): void {
+function checkAgainstTokenCounter(run: Run, c: ModelConfig): void {
   const model = new TokenCounter(c.T, c.capacity, 0);
   let time = run.start;
   for (const e of run.events) {
@@ -195,7 +182,7 @@ function checkAgainstTokenCounter(run: Run, c: Config): void {
  * and that is tight: `capacity` requests admitted at once, each overshooting by k, reach it.
  * (No bound by a single overshoot holds: every running request may overshoot.)
  */
-function checkRateBound(run: Run, c: Config): void {
+function checkRateBound(run: Run, c: ModelConfig): void {
   run.admissions.forEach((a) => {
     const allowed = c.capacity + (a.now - run.start) / c.T;
     const charged = accounted(run, a.seq);
@@ -208,7 +195,7 @@ function checkRateBound(run: Run, c: Config): void {
 }
 
 describe('settle: a token bucket in reject mode', () => {
-  const check = ([config, start, jobs]: [Config, number, Job[]]) => {
+  const check = ([config, start, jobs]: [ModelConfig, number, Job[]]) => {
     const run = simulate(toPolicy(config), start, jobs);
     checkNothingLost(run);
     checkAgainstTokenCounter(run, config);
