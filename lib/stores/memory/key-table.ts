@@ -1,4 +1,5 @@
 import type { StoreEntry } from '../limiter-store';
+import { SoonestExpiring, type Expiring } from './soonest-expiring';
 
 interface PolicyTable {
   readonly tats: Map<string, number>;
@@ -9,21 +10,45 @@ interface PolicyTable {
 const SWEEP_STEP = 2;
 
 /**
+ * What share of `maxKeys` a full sweep remembers as the soonest-expiring keys. At the bound, keys
+ * expire one by one while new ones wait for room: each remembered key is then dropped by itself,
+ * and a full sweep (a pass over every key) comes once per maxKeys / 32 expiries, so it costs ~32
+ * steps per key it makes room for, for ~1.5 % more memory while the table is full.
+ */
+const REMEMBERED_SHARE = 1 / 32;
+
+/**
  * The memory store's state: per policy, a Map from key to `tat`, with at most `maxKeys` keys in
  * all. Expired keys (tat <= now) are dropped without timers: every new key advances a live Map
- * iterator a few entries and drops what has expired; at the bound, one full sweep drops all that
- * has expired and notes the earliest moment anything else will.
+ * iterator a few entries and drops what has expired; at the bound, a full sweep drops all that
+ * has expired and notes the soonest-expiring keys, which are then dropped one by one as they
+ * expire, until they run out and the next full sweep is due.
  */
 export class KeyTable {
   private readonly policies = new Map<string, PolicyTable>();
   private count = 0;
-  /** Before this time no held key expires, so a full table stays full. */
-  private fullUntil = -Infinity;
+  /** From the last full sweep: its soonest-expiring keys, soonest first, and how far expiry has got through them. */
+  private soonest: Expiring<PolicyTable>[] = [];
+  private next = 0;
+  /** No key the last full sweep did not keep in `soonest` expires before this. */
+  private horizon = -Infinity;
+  /** The least tat set since the last full sweep (such a key may be in no list). */
+  private lowestSince = Infinity;
+  private sweeps = 0;
 
-  constructor(private readonly maxKeys: number) {}
+  /** @param remembered how many soonest-expiring keys a full sweep keeps (fewer in tests, to reach every path). */
+  constructor(
+    private readonly maxKeys: number,
+    private readonly remembered = Math.ceil(maxKeys * REMEMBERED_SHARE),
+  ) {}
 
   get size(): number {
     return this.count;
+  }
+
+  /** How many full sweeps have run: each is a pass over every key, so tests and benches count them. */
+  get fullSweeps(): number {
+    return this.sweeps;
   }
 
   get(policyId: string, key: string): number | undefined {
@@ -31,8 +56,7 @@ export class KeyTable {
   }
 
   set(policyId: string, key: string, tat: number, now: number): void {
-    // fullUntil must stay at or below every held tat: else a full table waits for the wrong key, or forever
-    if (tat < this.fullUntil) this.fullUntil = tat;
+    if (tat < this.lowestSince) this.lowestSince = tat;
     const table = this.policies.get(policyId) ?? this.create(policyId);
     const before = table.tats.size;
     table.tats.set(key, tat);
@@ -53,9 +77,28 @@ export class KeyTable {
   roomFor(entries: readonly StoreEntry[], tats: readonly (number | undefined)[], now: number): number {
     const newKeys = tats.filter((tat) => tat === undefined).length;
     if (newKeys === 0 || this.count + newKeys <= this.maxKeys) return 0;
-    if (now >= this.fullUntil) this.sweepAll(now);
+    this.dropSoonest(now);
+    if (this.count + newKeys > this.maxKeys && now >= this.earliestExpiry()) this.sweepAll(now);
     if (this.count + newKeys <= this.maxKeys) return 0;
-    return Math.max(this.fullUntil - now, 1);
+    return Math.max(this.earliestExpiry() - now, 1);
+  }
+
+  /**
+   * Before this time no held key expires, so a full table stays full. It must never be later than
+   * a held key's tat: a full table would then wait for the wrong key, or forever.
+   */
+  private earliestExpiry(): number {
+    const listed = this.next < this.soonest.length ? this.soonest[this.next].tat : this.horizon;
+    return Math.min(listed, this.lowestSince);
+  }
+
+  /** Drops the listed keys that have expired; one charged again since the sweep is live and stays. */
+  private dropSoonest(now: number): void {
+    while (this.next < this.soonest.length && this.soonest[this.next].tat <= now) {
+      const { table, key } = this.soonest[this.next++];
+      const tat = table.tats.get(key);
+      if (tat !== undefined && tat <= now && table.tats.delete(key)) this.count--;
+    }
   }
 
   private create(policyId: string): PolicyTable {
@@ -79,17 +122,21 @@ export class KeyTable {
   }
 
   private sweepAll(now: number): void {
-    let earliest = Infinity;
+    this.sweeps++;
+    const soonest = new SoonestExpiring<PolicyTable>(this.remembered);
     for (const table of this.policies.values()) {
       for (const [key, tat] of table.tats) {
         if (tat <= now) {
           table.tats.delete(key);
           this.count--;
-        } else if (tat < earliest) {
-          earliest = tat;
+        } else {
+          soonest.offer(tat, table, key);
         }
       }
     }
-    this.fullUntil = earliest;
+    this.soonest = soonest.sorted();
+    this.next = 0;
+    this.horizon = soonest.kept || this.soonest.length === 0 ? Infinity : this.soonest[this.soonest.length - 1].tat;
+    this.lowestSince = Infinity;
   }
 }

@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import type { StoreEntry } from '../../../lib/stores/limiter-store';
+import { KeyTable } from '../../../lib/stores/memory/key-table';
+
+/** roomFor only counts the entries whose tat is undefined (new keys); the entry itself is not read. */
+const NEW_KEY = [{} as StoreEntry];
+const roomForOne = (table: KeyTable, now: number): number => table.roomFor(NEW_KEY, [undefined], now);
+
+type Op =
+  | { readonly kind: 'add'; readonly policy: string; readonly key: number; readonly lifeMs: number }
+  | { readonly kind: 'advance'; readonly ms: number }
+  | { readonly kind: 'delete'; readonly policy: string; readonly key: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), policy: fc.constantFrom('p', 'q'), key: fc.nat(10), lifeMs: fc.integer({ min: 0, max: 60 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), policy: fc.constantFrom('p', 'q'), key: fc.nat(10) }) },
+);
+
+describe('KeyTable at its bound, against a model that knows every live key', () => {
+  it('makes room for a new key exactly when fewer than maxKeys keys are live, never drops a live key, and never names a wait past the earliest expiry', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), fc.array(opArb, { maxLength: 300 }), (maxKeys, remembered, ops) => {
+        const table = new KeyTable(maxKeys, remembered);
+        const model = new Map<string, number>();
+        let now = 0;
+        const live = (): number[] => [...model.values()].filter((tat) => tat > now);
+        for (const op of ops) {
+          if (op.kind === 'advance') now += op.ms;
+          else if (op.kind === 'delete') {
+            table.delete(op.policy, `k${op.key}`);
+            model.delete(`${op.policy}/k${op.key}`);
+          } else {
+            const id = `${op.policy}/k${op.key}`;
+            const tat = now + op.lifeMs;
+            // A key that has expired is the same as no key: the store asks for room as for a new one.
+            const held = table.get(op.policy, `k${op.key}`);
+            const isNew = held === undefined || held <= now;
+            if (isNew) {
+              const liveNow = live().length - ((model.get(id) ?? -Infinity) > now ? 1 : 0);
+              const wait = roomForOne(table, now);
+              if (liveNow < maxKeys) expect(wait).toBe(0);
+              else {
+                expect(wait).toBeGreaterThan(0);
+                expect(wait).toBeLessThanOrEqual(Math.max(Math.min(...live()) - now, 1));
+                continue;
+              }
+            }
+            table.set(op.policy, `k${op.key}`, tat, now);
+            model.set(id, tat);
+          }
+          for (const [id, tat] of model) {
+            if (tat <= now) continue;
+            const [policy, key] = id.split('/');
+            expect(table.get(policy, key)).toBe(tat);
+          }
+          expect(table.size).toBeLessThanOrEqual(maxKeys);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('under steady churn at the bound, sweeps every key once per `remembered` expiries, not once per expiry', () => {
+    const maxKeys = 20_000;
+    const table = new KeyTable(maxKeys, 1000);
+    let admitted = 0;
+    // One new key per ms, each live for 40 s: the table fills in 20 s, then each new key waits for the next expiry.
+    for (let now = 0; now < 60_000; now++) {
+      if (roomForOne(table, now) === 0) {
+        table.set('p', `k${now}`, now + 40_000, now);
+        admitted++;
+      }
+    }
+    expect(table.size).toBe(maxKeys);
+    // The first 20,000 fit; from 40 s on one of them expires each ms, and a new key takes its place.
+    expect(admitted).toBe(2 * maxKeys);
+    expect(table.fullSweeps).toBeLessThanOrEqual(Math.ceil((admitted - maxKeys) / 1000) + 2);
+  });
+});
