@@ -39,10 +39,12 @@ describe('across processes, through one Redis', () => {
     }
   });
 
-  // Spacing is exact in Redis time (the slots); locally each start is never before its slot and
-  // late only by how long the OS takes to wake the process (this machine: p99 1.1-1.3 ms, up to
-  // ~8 ms seen under the test run's load). The jitter figures are measured in bench/, not asserted.
-  it('real time: 4 processes sharing one leaky bucket at 10/s get slots exactly 100 ms apart, start none early, at 10/s within 1 %', async () => {
+  // Spacing is exact in Redis time (the slots). Locally each start is never before its departure
+  // (its slot mapped onto the local clock), and the departures of all processes, in wall time, are
+  // 100 ms apart within the 2 ms the issue allows: that much is the library's. A start's lateness
+  // after its departure is the OS's: this VM stalls even a busy loop for 2-16 ms now and then
+  // (bench/os-stalls.ts), so raw wall gaps between starts are logged, not asserted.
+  it('real time: 4 processes sharing one leaky bucket at 10/s get slots exactly 100 ms apart, departures 100 +- 2 ms apart in wall time, start none early, at 10/s within 1 %', async () => {
     // 20 callers in all, each waiting for its slot in turn: the queue (25 places) always has room.
     const policy = { id: 'shaped', shape: 'leaky-bucket', mode: 'wait', rate: 10, capacity: 25 } as const;
     const reports = await runFleet(4, { redisUrl: redisUrl(), prefix: uniquePrefix('fleet-shape'), kind: 'shape', policies: [policy], key: 'bank', callers: 5, durationMs: 10_000 });
@@ -52,6 +54,17 @@ describe('across processes, through one Redis', () => {
     for (let i = 1; i < slots.length; i++) expect(slots[i] - slots[i - 1]).toBeCloseTo(100, 3);
     expect(Math.min(...reports.flatMap((r) => r.lateness))).toBeGreaterThanOrEqual(0);
     const starts = reports.flatMap((r) => r.starts).sort((a, b) => a - b);
+    const departures = reports.flatMap((r) => r.starts.map((start, i) => start - r.lateness[i])).sort((a, b) => a - b);
+    const departureGaps = departures.slice(1).map((t, i) => t - departures[i]);
+    expect(Math.min(...departureGaps)).toBeGreaterThanOrEqual(100 - 2);
+    expect(Math.max(...departureGaps)).toBeLessThanOrEqual(100 + 2);
+    const startGaps = starts.slice(1).map((t, i) => t - starts[i]);
+    const lateness = reports.flatMap((r) => r.lateness).sort((a, b) => a - b);
+    console.log(
+      `4 processes at 10/s: departure gaps ${Math.min(...departureGaps).toFixed(2)}-${Math.max(...departureGaps).toFixed(2)} ms; ` +
+        `start gaps ${Math.min(...startGaps).toFixed(2)}-${Math.max(...startGaps).toFixed(2)} ms (${startGaps.filter((g) => g < 98).length} of ${startGaps.length} under 98); ` +
+        `lateness p50 ${lateness[lateness.length >> 1].toFixed(2)} p99 ${lateness[Math.floor(lateness.length * 0.99)].toFixed(2)} max ${lateness[lateness.length - 1].toFixed(2)} ms`,
+    );
     const rate = ((starts.length - 1) * 1000) / (starts[starts.length - 1] - starts[0]);
     expect(Math.abs(rate - 10) / 10).toBeLessThan(0.01);
   });
