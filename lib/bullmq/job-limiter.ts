@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
+import { toGcraPolicy, type GcraPolicy } from '../core/policy';
 import { LimiterEngine } from '../limiter-engine';
 import { LimiterRegistry } from '../limiter.registry';
 import { normalizeKey } from '../options/normalize-key';
@@ -10,6 +11,9 @@ import { wallNow } from './wall-clock';
 
 const WHERE = 'JobLimiter.pace';
 
+/** A queue of sent-back jobs has no bound: its slots only say when each should come back. */
+const UNBOUNDED = 1e9;
+
 /**
  * Durable shaping: paces BullMQ jobs through the limiter's buckets, so a per-key rate (say, per
  * bank) holds across every worker of a fleet, shared by name with routes and LimiterService.
@@ -18,10 +22,15 @@ const WHERE = 'JobLimiter.pace';
  * and moved back to BullMQ's delayed set until its slot would be within `holdMs`, where it decides
  * again: no worker waits long, no attempt is burned, and the job survives any crash in Redis.
  * It never reserves a slot and then delays the job to it: promotion lag would break the spacing.
+ * Sent-back jobs of one key take turns: each also takes a ticket in a second, unbounded queue at
+ * the same rate (the bucket's id plus "\u0000returns"), and comes back that much later, so a
+ * backlog returns about once per job instead of every job at every freed slot.
  * @example await this.jobs.pace(job, token, { policy: BANK, key: job.data.bank });
  */
 @Injectable()
 export class JobLimiter {
+  private readonly returnQueues = new WeakMap<GcraPolicy, GcraPolicy>();
+
   constructor(
     private readonly registry: LimiterRegistry,
     private readonly engine: LimiterEngine,
@@ -38,14 +47,28 @@ export class JobLimiter {
     const holdMs = options.holdMs === undefined ? DEFAULT_HOLD_MS : expectNumber(WHERE, 'holdMs', options.holdMs, { min: 0 });
     const policy = this.registry.servicePolicy(WHERE, options.policy, 'wait', holdMs);
     const cost = options.cost === undefined ? 1 : expectCost(WHERE, policy, options.cost);
-    const verdict = await this.engine.decide([{ policy, key: normalizeKey(WHERE, options.key), cost }], { where: WHERE });
+    const key = normalizeKey(WHERE, options.key);
+    const verdict = await this.engine.decide([{ policy, key, cost }], { where: WHERE });
     const { decision } = verdict;
     if (decision.allowed) {
       await this.engine.hold(verdict, options.signal);
       return { decision, slot: verdict.now + decision.delayMs };
     }
-    // retryAfterMs is when this job's slot would be within holdMs: coming back later only shortens the hold.
-    await job.moveToDelayed(wallNow() + Math.ceil(decision.retryAfterMs), token);
+    // retryAfterMs is when the next job's slot would be within holdMs; the ticket adds the turns of
+    // the jobs sent back before this one. Coming back later only shortens the hold. (No context: a
+    // ticket is not a decision to report.)
+    const ticket = await this.engine.decide([{ policy: this.returnQueue(policy), key, cost }]);
+    const turnMs = ticket.decision.allowed ? ticket.decision.delayMs : 0;
+    await job.moveToDelayed(wallNow() + Math.ceil(decision.retryAfterMs + turnMs), token);
     throw new DelayedError();
+  }
+
+  private returnQueue(policy: GcraPolicy): GcraPolicy {
+    let queue = this.returnQueues.get(policy);
+    if (!queue) {
+      queue = toGcraPolicy({ id: `${policy.id}\u0000returns`, shape: 'leaky-bucket', mode: 'wait', rate: policy.rate, capacity: UNBOUNDED, maxWaitMs: UNBOUNDED * policy.emissionMs });
+      this.returnQueues.set(policy, queue);
+    }
+    return queue;
   }
 }
