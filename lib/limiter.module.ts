@@ -2,6 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { LimiterEvents } from './events/limiter-events';
 import { LimiterExplorer } from './http/limiter.explorer';
+import { CallDecider } from './http/call-decider';
 import { LimiterGuard } from './http/limiter.guard';
 import { LimiterInterceptor } from './http/limiter.interceptor';
 import { LIMITER_OPTIONS } from './limiter.constants';
@@ -33,12 +34,13 @@ import { LimiterStore } from './stores/limiter-store';
     LimiterService,
     LimiterLifecycle,
     LimiterExplorer,
+    CallDecider,
     LimiterGuard,
     LimiterInterceptor,
     { provide: APP_GUARD, useExisting: LimiterGuard },
     { provide: APP_INTERCEPTOR, useExisting: LimiterInterceptor },
   ],
-  exports: [LimiterService, LimiterEvents, LimiterStore, LimiterGuard, LimiterInterceptor, LimiterRegistry, LimiterEngine, LimiterLifecycle],
+  exports: [LimiterService, LimiterEvents, LimiterStore, CallDecider, LimiterGuard, LimiterInterceptor, LimiterRegistry, LimiterEngine, LimiterLifecycle],
 })
 export class LimiterModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   constructor(

@@ -18,6 +18,7 @@ export interface DecidedCall {
 
 // Keyed by LimitedCall.marker: held weakly, gone with the request.
 const decided = new WeakMap<object, DecidedCall>();
+const deferred = new WeakMap<object, RoutePlan>();
 
 /** The guard's decision for the call with this marker, if it made one. */
 export function decidedCall(marker: object): DecidedCall | undefined {
@@ -27,6 +28,16 @@ export function decidedCall(marker: object): DecidedCall | undefined {
 /** Records the guard's decision for the call with this marker. */
 export function recordDecision(marker: object, call: DecidedCall): void {
   decided.set(marker, call);
+}
+
+/** Leaves the call with this marker to be decided by the interceptor, after every guard (its user is not known yet). */
+export function deferDecision(marker: object, plan: RoutePlan): void {
+  deferred.set(marker, plan);
+}
+
+/** The plan of a call the guard left to the interceptor, unless it has been decided since. */
+export function deferredPlan(marker: object): RoutePlan | undefined {
+  return decided.has(marker) ? undefined : deferred.get(marker);
 }
 
 /** A route's limits grouped by dry-run, each group decided on its own; worked out once per route. */

@@ -1,103 +1,33 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Decision } from '../core/decision';
-import { LIMITER_OPTIONS } from '../limiter.constants';
-import { LimiterEngine, type Verdict } from '../limiter-engine';
-import { LimiterRegistry, type RoutePlan } from '../limiter.registry';
-import { usableKey } from '../options/normalize-key';
-import { expectCallCost } from '../options/resolve-bucket';
-import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
-import type { CallKey } from '../options/resolve-key';
-import type { StoreEntry } from '../stores/limiter-store';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { LimiterRegistry } from '../limiter.registry';
 import { limitedCall } from '../transports/limited-call.factory';
-import type { LimitedCall } from '../transports/limited-call';
-import { decidedCall, groupsOf, recordDecision, type RouteGroups } from './decided-calls';
-import { rateLimitHeaders } from './rate-limit-headers';
+import { CallDecider } from './call-decider';
+import { decidedCall, deferDecision } from './decided-calls';
 
 /**
  * Applies a handler's `@TokenBucket` / `@LeakyBucket` limits, whatever transport called it (HTTP,
- * GraphQL, WebSocket, microservice): resolves the key and the per-call values, decides all limits
- * at once, sets the RateLimit headers where the transport has headers, and refuses in the
- * transport's own way (429, a GraphQL error, a WsException, an RpcException). Registered globally
- * by LimiterModule; adding it with `@UseGuards` as well is harmless (a call is decided once).
+ * GraphQL, WebSocket, microservice); see CallDecider. Registered globally by LimiterModule, so it
+ * runs before a controller's own guards: a route keyed by `request.user` whose user is not known
+ * yet (authentication is a controller's `@UseGuards`) is left to the interceptor, which runs
+ * after every guard. Adding it with `@UseGuards` as well is harmless (a call is decided once).
  */
 @Injectable()
 export class LimiterGuard implements CanActivate {
   constructor(
     private readonly registry: LimiterRegistry,
-    private readonly engine: LimiterEngine,
-    @Inject(LIMITER_OPTIONS) private readonly options: ResolvedLimiterOptions,
+    private readonly decider: CallDecider,
   ) {}
-
-  private readonly groups = new WeakMap<RoutePlan, RouteGroups>();
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const plan = this.registry.routePlan(context.getClass(), context.getHandler());
     if (!plan) return true;
     const call = limitedCall(context);
     if (!call || decidedCall(call.marker)) return true;
-    const groups = this.groupsOf(plan);
-    const entries = await this.entries(plan, call, context);
-    const where = plan.route;
-    const decide = (buckets: readonly number[], dryRun: boolean): Promise<Verdict> | undefined =>
-      buckets.length ? this.engine.decide(buckets.map((i) => entries[i]), { where, onStoreError: plan.onStoreError, dryRun }) : undefined;
-    const shadow = await decide(groups.shadowBuckets, true);
-    const enforced = await decide(groups.enforcedBuckets, false);
-    recordDecision(call.marker, { plan, enforced, shadow, enforcedBuckets: groups.enforcedBuckets, shadowBuckets: groups.shadowBuckets, intercepted: false });
-    if (enforced) return this.enforce(enforced, call, groups.enforcedLabels);
-    if (shadow && groups.shadowHeaders) this.setRateLimitHeaders(shadow.decision, call, groups.shadowLabels, false);
-    return true;
-  }
-
-  private groupsOf(plan: RoutePlan): RouteGroups {
-    let groups = this.groups.get(plan);
-    if (!groups) {
-      groups = groupsOf(plan, this.options.dryRun);
-      this.groups.set(plan, groups);
+    if (this.decider.readsUser(plan) && call.user() === undefined) {
+      deferDecision(call.marker, plan);
+      return true;
     }
-    return groups;
-  }
-
-  private enforce({ decision }: Verdict, call: LimitedCall, labels: readonly string[]): true {
-    if (decision.source === 'closed') throw call.unavailable(decision.retryAfterMs);
-    this.setRateLimitHeaders(decision, call, labels, true);
-    if (!decision.allowed) throw call.refused(decision);
+    await this.decider.decide(plan, call, context);
     return true;
-  }
-
-  private setRateLimitHeaders(decision: Decision, call: LimitedCall, labels: readonly string[], retryAfter: boolean): void {
-    if (decision.source === 'open' || decision.source === 'closed') return;
-    const headers = rateLimitHeaders(decision, labels);
-    if (!retryAfter) delete headers['Retry-After'];
-    if (this.options.headers) call.setHeaders(headers);
-    else if (headers['Retry-After'] !== undefined) call.setHeaders({ 'Retry-After': headers['Retry-After'] });
-  }
-
-  // Only values that depend on the call are awaited: each await is a turn of the microtask queue.
-  private async entries(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): Promise<StoreEntry[]> {
-    const keys = new Map<CallKey | undefined, string>();
-    const entries: StoreEntry[] = [];
-    for (let i = 0; i < plan.buckets.length; i++) {
-      const bucket = plan.buckets[i];
-      const resolver = bucket.key ?? this.options.key;
-      let key = keys.get(resolver);
-      if (key === undefined) {
-        key = resolver ? await this.resolveKey(resolver, call, context) : call.fallbackKey();
-        keys.set(resolver, key);
-      }
-      const policy = typeof bucket.policy === 'function' ? await bucket.policy(call.request, context) : bucket.policy;
-      const cost = typeof bucket.cost === 'function' ? expectCallCost(plan.wheres[i], await bucket.cost(call.request, context)) : bucket.cost;
-      entries.push({ policy, key, cost });
-    }
-    return entries;
-  }
-
-  /**
-   * A resolver's key; the transport's default (the client IP) when it has none for this call (no
-   * user signed in) or returns something that is no key (an object, NaN): never one shared
-   * "undefined" bucket, and never a 500 for a resolver's slip.
-   */
-  private async resolveKey(resolver: CallKey, call: LimitedCall, context: ExecutionContext): Promise<string> {
-    const key = await resolver(call, context);
-    return usableKey(key) ?? call.fallbackKey();
   }
 }

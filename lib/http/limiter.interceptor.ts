@@ -5,7 +5,8 @@ import { LimiterLifecycle } from '../limiter-lifecycle';
 import { expectSettledCost } from '../options/resolve-bucket';
 import { limitedCall, markerOf } from '../transports/limited-call.factory';
 import type { LimitedCall } from '../transports/limited-call';
-import { decidedCall, type DecidedCall } from './decided-calls';
+import { CallDecider } from './call-decider';
+import { decidedCall, deferredPlan, type DecidedCall } from './decided-calls';
 
 /**
  * Queue-and-wait and settled cost, on every transport: holds a call the guard admitted with a
@@ -13,17 +14,26 @@ import { decidedCall, type DecidedCall } from './decided-calls';
  * the difference its `settle` option reports. Registered globally by LimiterModule (adding it
  * with `@UseInterceptors` too is harmless). A client that disconnects while waiting, and
  * application shutdown, end the wait; the slot is given back where that is safe (see core/gcra `cancel`).
+ * A call the guard left undecided (keyed by a user not yet authenticated) is decided here first.
  */
 @Injectable()
 export class LimiterInterceptor implements NestInterceptor {
   constructor(
     private readonly engine: LimiterEngine,
     private readonly lifecycle: LimiterLifecycle,
+    private readonly decider: CallDecider,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const decided = decidedCall(markerOf(context));
+    const marker = markerOf(context);
+    const plan = deferredPlan(marker);
+    if (plan) return from(this.decider.decide(plan, limitedCall(context)!, context)).pipe(switchMap((decided) => this.proceed(decided, context, next)));
+    const decided = decidedCall(marker);
     if (!decided || decided.intercepted) return next.handle();
+    return this.proceed(decided, context, next);
+  }
+
+  private proceed(decided: DecidedCall, context: ExecutionContext, next: CallHandler): Observable<unknown> {
     decided.intercepted = true;
     const verdict = decided.enforced;
     const settles = decided.plan.settles;
