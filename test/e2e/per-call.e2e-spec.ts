@@ -9,7 +9,8 @@ describe.each(ADAPTERS)('keys, plans, cost and dry-run per call (%s)', (adapter)
   let clock: FakeClock;
   let decisions: DecisionEvent[];
 
-  // The sign-in guard must run before the limiter's: LimiterModule comes last, so its APP_GUARD does.
+  // PerCallModule's sign-in is an APP_GUARD imported before LimiterModule, so it runs first and the
+  // limiter's guard decides with the user known (test/e2e/auth-order covers a controller's own sign-in guard).
   beforeEach(async () => {
     clock = new FakeClock();
     app = await createApp(adapter, { imports: [PerCallModule, LimiterModule.forRoot({ clock })] });
