@@ -61,6 +61,7 @@ export class LimiterEngine {
     let held = entries;
     let source: DecisionSource = 'store';
     let result: StoreVerdict;
+    const sentAt = this.clock.now();
     try {
       result = await this.store.decide(entries);
     } catch (error) {
@@ -79,7 +80,7 @@ export class LimiterEngine {
       result.outcomes,
       source,
     );
-    const local = source === 'store' ? this.offset.observe(result.now, this.clock.now()) : 0;
+    const local = source === 'store' ? this.offset.observe(result.now, sentAt, this.clock.now()) : 0;
     if (context && this.events.observesDecisions) {
       this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, at: result.now + local, dryRun: context.dryRun === true });
     }

@@ -4,6 +4,8 @@ import { startLoad } from './load';
 
 const [url, inFlight] = [process.argv[2], Number(process.argv[3])];
 const load = startLoad(url, inFlight);
+// A test that failed before stopping the load must not leave it running (and keeping Jest alive).
+process.on('disconnect', () => process.exit(1));
 
 process.on('message', async (message: { type: 'count' } | { type: 'stop' }) => {
   if (message.type === 'count') {

@@ -63,7 +63,7 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     await server.stop();
   });
 
-  it('kill -9 with 1,000 requests in flight: the chosen outcome, no 500, and back on Redis within 3 s of its return', async () => {
+  it('kill -9 with 1,000 requests in flight: the chosen outcome, no 500, and back on Redis within 2 s of its return', async () => {
     rig = await boot(port, policy, ROOMY_TIMEOUT_MS);
     const load = new RemoteLoad(rig.url, 1000);
     await load.responses(2000);
@@ -77,6 +77,7 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     const backAt = performance.now();
     await waitFor(async () => rig.decisions.some((d) => d.at > backAt && d.decision.source === 'store'), 'decisions to return to Redis', 5000);
     const returnedAfter = rig.decisions.find((d) => d.at > backAt && d.decision.source === 'store')!.at - backAt;
+    console.log(`onStoreError ${policy}: back on Redis ${returnedAfter.toFixed(0)} ms after its return`);
     await load.responses((await load.count()) + 1000);
     const report = await load.stop();
 
@@ -84,10 +85,10 @@ describe.each<Policy>(['open', 'closed', 'local'])('a Redis that dies under load
     expect(during.length).toBeGreaterThan(0);
     expect(new Set(during.map((d) => d.decision.source))).toEqual(new Set([policy]));
     expect(Object.fromEntries([...report.statuses].filter(([status]) => status === 500 || status === -1))).toEqual({});
-    // Issue 5 asks for 2 s. Alone this test measures 0.9-1.8 s; inside the full suite, with the
-    // server saturated by 1,000 requests on 2 cores, 2.0-2.1 s has been seen: each step of the
-    // reconnect waits for an event-loop turn of ~200-300 ms. Asserted at 3 s, so CI is not flaky.
-    expect(returnedAfter).toBeLessThan(3000);
+    // With 1,000 requests in flight an event-loop turn of the server takes 400-800 ms on 2 cores,
+    // and the return takes up to two: one for ioredis to reconnect (ready at once: no handshake
+    // round trip), one for the probe (auto-pipelined commands are flushed at the end of a turn).
+    expect(returnedAfter).toBeLessThan(2000);
     if (policy === 'open') expect(during.every((d) => d.decision.allowed)).toBe(true);
     if (policy === 'closed') expect(report.statuses.get(503)).toBe(during.length);
     if (policy === 'local') {

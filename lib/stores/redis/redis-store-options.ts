@@ -57,6 +57,10 @@ export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
   // A server that is loading its data answers LOADING, which the failure policy handles like any
   // error; the ready check (an INFO round trip) would only delay the return to Redis.
   enableReadyCheck: false,
+  // RESP2 and no CLIENT SETINFO: the connection is ready as soon as it is open, with no handshake
+  // round trip (HELLO, SETINFO) to wait for; the script's replies are the same in both protocols.
+  protocol: 2,
+  disableClientInfo: true,
   retryStrategy: (attempt) => Math.min(20 * attempt, 100),
 };
 
