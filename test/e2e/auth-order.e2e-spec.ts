@@ -2,6 +2,7 @@ import { Controller, Get, Injectable, Post, UnauthorizedException, UseGuards, ty
 import request from 'supertest';
 import { FakeClock, LeakyBucket, LimiterEvents, LimiterModule, TokenBucket, type DecisionEvent } from '../../lib';
 import { ADAPTERS, createApp } from '../support/app-factory';
+import { statuses as statusesOf } from '../support/statuses';
 
 /** Sign-in the usual Nest way, a controller's own guard: `x-user: <id>:<tenant>` sets request.user; `x-deny` is a 401. */
 @Injectable()
@@ -64,11 +65,7 @@ describe.each(ADAPTERS)('a per-user limit behind a controller\'s own sign-in gua
 
   afterEach(() => app.close());
 
-  async function statuses(path: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push((await request(app.getHttpServer()).get(path).set(headers)).status);
-    return out;
-  }
+  const statuses = (path: string, n: number, headers: Record<string, string> = {}): Promise<number[]> => statusesOf(app, path, n, headers);
 
   it('is decided after the sign-in guard: two users behind one IP get a bucket each', async () => {
     expect(await statuses('/signed/user', 3, { 'x-user': 'ann:acme' })).toEqual([200, 200, 429]);

@@ -2,6 +2,7 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FakeClock, LimiterEvents, LimiterModule, TokenBucket, type DecisionEvent } from '../../lib';
 import { ADAPTERS, createApp } from '../support/app-factory';
+import { statuses as statusesOf } from '../support/statuses';
 import { PerCallModule } from './apps/per-call.controllers';
 
 describe.each(ADAPTERS)('keys, plans, cost and dry-run per call (%s)', (adapter) => {
@@ -20,11 +21,7 @@ describe.each(ADAPTERS)('keys, plans, cost and dry-run per call (%s)', (adapter)
 
   afterEach(() => app.close());
 
-  async function statuses(path: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push((await request(app.getHttpServer()).get(path).set(headers)).status);
-    return out;
-  }
+  const statuses = (path: string, n: number, headers: Record<string, string> = {}): Promise<number[]> => statusesOf(app, path, n, headers);
 
   it("gives two users behind one IP a bucket each (key: 'user')", async () => {
     expect(await statuses('/per-call/user', 3, { 'x-user': 'ann:free' })).toEqual([200, 200, 429]);

@@ -2,14 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FakeClock, LimiterModule } from '../../lib';
 import { ADAPTERS, createApp } from '../support/app-factory';
+import { statuses } from '../support/statuses';
 import { LimitsModule } from './apps/limits.controllers';
-
-/** Sends `n` requests one after another and returns their statuses. */
-async function statuses(app: INestApplication, path: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push((await request(app.getHttpServer()).get(path).set(headers)).status);
-  return out;
-}
 
 describe.each(ADAPTERS)('limits over HTTP (%s)', (adapter) => {
   let app: INestApplication;
