@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis, Result } from 'ioredis';
-import type { PolicyOutcome } from '../../core/gcra';
+import { decideAll, peek } from '../../core/gcra';
 import type { StoreEntry, StoreVerdict } from '../limiter-store';
 
 /**
@@ -19,9 +19,6 @@ const SCRIPT_PATH = join(__dirname, 'gcra.lua');
  * front: an auto-pipeline copies the commands defined when it is created.
  */
 export const MAX_ENTRIES = 16;
-
-/** Every reply is the script's `now`, then this many values per entry. */
-const FIELDS = 6;
 
 /** The command that runs gcra.lua over `count` keys. */
 export type GcraCommand = `nestLimiterGcra${number}`;
@@ -61,7 +58,7 @@ function fromReply(value: string | number): number {
   return value === 'inf' ? Infinity : Number(value);
 }
 
-/** The per-key arguments of `decide` and `peek`: the policy in the units of lib/core, and the cost. */
+/** The per-key arguments of `decide`: the policy in the units of lib/core, and the cost. */
 export function decideArgs(entries: readonly StoreEntry[]): string[] {
   return entries.flatMap(({ policy, cost }) => [
     policy.shape,
@@ -83,19 +80,36 @@ export function settleArgs(entries: readonly StoreEntry[], reservedTats: readonl
   return entries.flatMap(({ policy }, i) => [policy.shape, policy.mode, toArg(policy.emissionMs), toArg(reservedTats[i]), toArg(deltas[i])]);
 }
 
-/** Reads the script's reply into the shape lib/core returns. */
-export function parseVerdict(reply: readonly (string | number)[], count: number): StoreVerdict {
-  if (reply.length !== 1 + count * FIELDS) throw new Error(`gcra.lua: expected ${1 + count * FIELDS} reply values, got ${reply.length}`);
-  const outcomes: PolicyOutcome[] = [];
-  for (let i = 1; i < reply.length; i += FIELDS) {
-    outcomes.push({
-      admits: Number(reply[i]) === 1,
-      remaining: fromReply(reply[i + 1]),
-      retryAfterMs: fromReply(reply[i + 2]),
-      resetMs: fromReply(reply[i + 3]),
-      delayMs: fromReply(reply[i + 4]),
-      tat: fromReply(reply[i + 5]),
-    });
-  }
-  return { now: fromReply(reply[0]), outcomes };
+/** A tat as the script read it: the stored text, or '' for no state. */
+function storedTat(value: string | number): number | undefined {
+  return value === '' ? undefined : fromReply(value);
+}
+
+/**
+ * The outcomes of a `decide`, computed with lib/core from the state the script read and the `now`
+ * it used (as MemoryStore does): the same doubles, so the same numbers. The script decided whether
+ * to charge; lib/core must agree, or the two have drifted apart and the reply is not trusted.
+ */
+export function decideVerdict(reply: readonly (string | number)[], entries: readonly StoreEntry[]): StoreVerdict {
+  expectLength(reply, 2 + entries.length);
+  const now = fromReply(reply[0]);
+  const outcomes = decideAll(
+    entries.map((_, i) => storedTat(reply[i + 2])),
+    now,
+    entries.map((e) => e.policy),
+    entries.map((e) => e.cost),
+  );
+  if (outcomes.every((o) => o.admits) !== (Number(reply[1]) === 1)) throw new Error('gcra.lua and lib/core disagree on whether to charge');
+  return { now, outcomes };
+}
+
+/** The outcomes of a `peek`: the state the script read, seen by lib/core at the script's `now`. */
+export function peekVerdict(reply: readonly (string | number)[], entries: readonly StoreEntry[]): StoreVerdict {
+  expectLength(reply, 1 + entries.length);
+  const now = fromReply(reply[0]);
+  return { now, outcomes: entries.map((e, i) => peek(storedTat(reply[i + 1]), now, e.policy)) };
+}
+
+function expectLength(reply: readonly unknown[], length: number): void {
+  if (reply.length !== length) throw new Error(`gcra.lua: expected ${length} reply values, got ${reply.length}`);
 }

@@ -1,16 +1,22 @@
 -- nest-limiter: GCRA over every policy of one request, in one atomic call.
--- This is lib/core/gcra.ts line for line (same names, same order, same float operations), so
--- that Redis and the memory store decide identically; test/redis/differential.spec.ts checks it.
+-- The parts that change state are lib/core/gcra.ts line for line (same names, same order, same
+-- float operations): `step` (admit and charge, all or nothing), `cancel`, `settle`. What a client
+-- is told (remaining, retryAfterMs, resetMs, delayMs) is derived from the state the script read
+-- and the `now` it used, so RedisStore computes it with lib/core's `outcome` from this reply, as
+-- MemoryStore does: the script does no work whose result nobody stores.
+-- test/redis/differential.spec.ts checks both halves against lib/core.
 --
 -- KEYS[i]   the state of entry i: its tat as text (no key: no state, the same as any tat <= now).
 -- ARGV[1]   'decide' | 'peek' | 'cancel' | 'settle'; then one group of arguments per key:
---   decide, peek:  shape, mode, emissionMs, tauMs, maxWaitMs, cost  (peek ignores cost)
+--   decide:        shape, mode, emissionMs, tauMs, maxWaitMs, cost
+--   peek:          nothing (the state is read, and time)
 --   cancel:        reservedTat, increment
 --   settle:        shape, mode, emissionMs, reservedTat, deltaUnits
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
 -- Infinity travels as 'inf' (what '%.17g' prints for math.huge).
--- Reply: { now, then per key (decide, peek only): admits (1/0), remaining, retryAfterMs, resetMs, delayMs, tat }.
+-- Reply: decide: { now, charged (1/0), then per key the tat it read ('' for none) };
+--        peek: { now, then per key the tat it read }; cancel, settle: { now }.
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -57,41 +63,6 @@ local function step(tat, now, policy, cost)
   return { base = base, newTat = newTat, aheadMs = ahead, admits = admits }
 end
 
-local function outcome(s, now, policy, charged)
-  local tat
-  if charged then tat = s.newTat else tat = s.base end
-  local resetMs = tat - now
-  local free = (policy.tauMs - resetMs) / policy.emissionMs
-  local remaining = 0
-  if free > 0 then remaining = math.floor(free + EPSILON_MS) end
-  local delayMs = 0
-  if charged and policy.mode == 'wait' then
-    if policy.shape == 'token-bucket' then delayMs = math.max(0, s.newTat - policy.tauMs - now) else delayMs = s.base - now end
-  end
-  local retryAfterMs = 0
-  if not s.admits then
-    local increment = s.newTat - s.base
-    if increment > s.aheadMs + EPSILON_MS then retryAfterMs = math.huge else retryAfterMs = s.newTat - s.aheadMs - now end
-  end
-  return { admits = s.admits, remaining = remaining, retryAfterMs = retryAfterMs, resetMs = resetMs, delayMs = delayMs, tat = tat }
-end
-
-local function decideAll(tats, now, policies, costs)
-  local steps = {}
-  local charged = true
-  for i = 1, #policies do
-    steps[i] = step(tats[i], now, policies[i], costs[i])
-    charged = charged and steps[i].admits
-  end
-  local outcomes = {}
-  for i = 1, #policies do outcomes[i] = outcome(steps[i], now, policies[i], charged) end
-  return outcomes, charged
-end
-
-local function peek(tat, now, policy)
-  return outcome(step(tat, now, policy, 0), now, policy, false)
-end
-
 local function cancel(tat, reservedTat, increment)
   if tat == reservedTat then return tat - increment end
   return tat
@@ -113,6 +84,11 @@ local function load(key)
   local stored = redis.call('GET', key)
   if stored then return tonumber(stored) end
   return nil
+end
+
+-- The state as read, for the reply: its text as stored (exact), '' for none.
+local function read(key)
+  return redis.call('GET', key) or ''
 end
 
 -- PXAT, not PX: the key lives exactly as long as its state matters (a tat <= now is no state),
@@ -157,35 +133,30 @@ if op == 'settle' then
   return reply
 end
 
-local tats, policies, costs = {}, {}, {}
-for i = 1, #KEYS do
-  tats[i] = load(KEYS[i])
-  policies[i], costs[i] = policyAt(i)
+if op == 'peek' then
+  for i = 1, #KEYS do reply[i + 1] = read(KEYS[i]) end
+  return reply
 end
 
-local outcomes
-if op == 'decide' then
-  local charged
-  outcomes, charged = decideAll(tats, now, policies, costs)
-  if charged then
-    for i = 1, #KEYS do store(KEYS[i], outcomes[i].tat, now) end
-  end
-elseif op == 'peek' then
-  outcomes = {}
-  for i = 1, #KEYS do outcomes[i] = peek(tats[i], now, policies[i]) end
-else
+if op ~= 'decide' then
   return redis.error_reply('nest-limiter gcra.lua: unknown op ' .. tostring(op))
 end
 
+-- decideAll, without the outcomes: charged to every policy only if every policy admits.
+local stored, newTats = {}, {}
+local charged = true
 for i = 1, #KEYS do
-  local o = outcomes[i]
-  local admits = 0
-  if o.admits then admits = 1 end
-  reply[#reply + 1] = admits
-  reply[#reply + 1] = text(o.remaining)
-  reply[#reply + 1] = text(o.retryAfterMs)
-  reply[#reply + 1] = text(o.resetMs)
-  reply[#reply + 1] = text(o.delayMs)
-  reply[#reply + 1] = text(o.tat)
+  stored[i] = read(KEYS[i])
+  local policy, cost = policyAt(i)
+  local s = step(num(stored[i]), now, policy, cost)
+  newTats[i] = s.newTat
+  charged = charged and s.admits
 end
+if charged then
+  for i = 1, #KEYS do store(KEYS[i], newTats[i], now) end
+  reply[2] = 1
+else
+  reply[2] = 0
+end
+for i = 1, #KEYS do reply[i + 2] = stored[i] end
 return reply

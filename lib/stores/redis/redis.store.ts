@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
-import { cancelArgs, decideArgs, defineGcraCommands, gcraCommand, MAX_ENTRIES, parseVerdict, settleArgs } from './gcra-script';
+import { cancelArgs, decideArgs, decideVerdict, defineGcraCommands, gcraCommand, MAX_ENTRIES, peekVerdict, settleArgs } from './gcra-script';
 import { redisKey } from './redis-keys';
 import { connect, validateRedisStoreOptions, type RedisClient, type RedisStoreOptions } from './redis-store-options';
 
@@ -34,11 +34,11 @@ export class RedisStore extends LimiterStore {
   }
 
   async decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.call('decide', entries, decideArgs(entries));
+    return decideVerdict(await this.call('decide', entries, decideArgs(entries)), entries);
   }
 
   async peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.call('peek', entries, decideArgs(entries));
+    return peekVerdict(await this.call('peek', entries, []), entries);
   }
 
   async cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
@@ -69,10 +69,9 @@ export class RedisStore extends LimiterStore {
     this.client.disconnect();
   }
 
-  private async call(op: 'decide' | 'peek', entries: readonly StoreEntry[], args: string[]): Promise<StoreVerdict> {
+  private async call(op: 'decide' | 'peek', entries: readonly StoreEntry[], args: string[]): Promise<(string | number)[]> {
     await this.connected;
-    const reply = await this.client[gcraCommand(entries.length)](...this.keysOf(entries), op, ...args);
-    return parseVerdict(reply, entries.length);
+    return this.client[gcraCommand(entries.length)](...this.keysOf(entries), op, ...args);
   }
 
   /**
