@@ -21,6 +21,9 @@ export interface RoutePlan {
   readonly onStoreError?: StoreErrorPolicy;
 }
 
+/** How many service-policy bucket ids `reset(key)` without a policy remembers. */
+export const SERVICE_IDS = 1000;
+
 /**
  * Resolves limits lazily and keeps them (seed 004's ConfineManager, without a timer or a thread
  * per limiter): the plan of each route, and the GCRA policy of each LimitPolicy given to
@@ -31,7 +34,10 @@ export interface RoutePlan {
 export class LimiterRegistry {
   private readonly routes = new WeakMap<object, Map<object, RoutePlan | null>>();
   private readonly servicePolicies = new WeakMap<object, Map<string, GcraPolicy>>();
-  private readonly knownIds = new Set<string>();
+  /** Bucket ids of routes: bounded by the code. */
+  private readonly routeIds = new Set<string>();
+  /** Bucket ids of service policies, most recently resolved last: they come from calls, so only the latest SERVICE_IDS are kept. */
+  private readonly serviceIds = new Set<string>();
 
   /** The plan of a controller method, or null when it is not limited. Throws LimiterConfigError for bad options. */
   routePlan(controller: Function, handler: Function): RoutePlan | null {
@@ -67,13 +73,19 @@ export class LimiterRegistry {
     const policy = name === undefined ? toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}` }) : valid;
     if (cache) cache.set(variant, policy);
     else this.servicePolicies.set(raw, new Map([[variant, policy]]));
-    this.knownIds.add(policy.id);
+    this.serviceIds.delete(policy.id);
+    this.serviceIds.add(policy.id);
+    if (this.serviceIds.size > SERVICE_IDS) this.serviceIds.delete(this.serviceIds.values().next().value!);
     return policy;
   }
 
-  /** Every bucket id seen so far: `reset(key)` without a policy clears the key in all of them. */
+  /**
+   * The buckets `reset(key)` without a policy clears the key in: every route's, and the service
+   * policies' most recently resolved SERVICE_IDS (policies built per call, say a name per tenant,
+   * must not grow this without end).
+   */
   bucketIds(): readonly string[] {
-    return [...this.knownIds];
+    return [...new Set([...this.routeIds, ...this.serviceIds])];
   }
 
   private buildPlan(controller: Function, handler: Function): RoutePlan | null {
@@ -84,7 +96,7 @@ export class LimiterRegistry {
     const route = `${controller.name}.${handler.name}`;
     const wheres = limits.map((limit) => `${route} ${limit.decorator}`);
     const buckets = limits.map((limit, i) => resolveBucket(wheres[i], limit.shape, limit.options, limits.length > 1 ? `${route}#${i + 1}` : route));
-    buckets.forEach((b) => this.knownIds.add(b.id));
+    buckets.forEach((b) => this.routeIds.add(b.id));
     return {
       route,
       buckets,

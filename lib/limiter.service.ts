@@ -55,7 +55,7 @@ export class LimiterService {
     return this.engine.peek([this.entry('LimiterService.peek', key, policy, 'reject', 1)]);
   }
 
-  /** Forgets `key`'s state under `policy`, or under every bucket known so far when no policy is given. */
+  /** Forgets `key`'s state under `policy`; without one, in every route's bucket and the 1,000 service policies resolved last. */
   async reset(key: string, policy?: LimitPolicy): Promise<void> {
     const where = 'LimiterService.reset';
     const normalized = normalizeKey(where, key);

@@ -148,5 +148,17 @@ describe('LimiterService', () => {
       expect(await limiter.peek('ann', BURSTY)).toMatchObject({ remaining: 20 });
       expect(await limiter.peek('ann', ONE_AT_A_TIME)).toMatchObject({ remaining: 1 });
     });
+
+    it('reset(key) reaches the latest 1,000 service policies, so policies built per call do not pile up', async () => {
+      const perTenant = (i: number): LimitPolicy => ({ algorithm: 'token-bucket', rate: 1, capacity: 1, name: `tenant-${i}` });
+      for (let i = 0; i < 1500; i++) await limiter.consume('ann', perTenant(i));
+      await limiter.reset('ann');
+      expect(await limiter.peek('ann', perTenant(1499))).toMatchObject({ remaining: 1 });
+      expect(await limiter.peek('ann', perTenant(500))).toMatchObject({ remaining: 1 });
+      // The oldest are no longer known to reset(key); reset(key, policy) still reaches them.
+      expect(await limiter.peek('ann', perTenant(499))).toMatchObject({ remaining: 0 });
+      await limiter.reset('ann', perTenant(0));
+      expect(await limiter.peek('ann', perTenant(0))).toMatchObject({ remaining: 1 });
+    });
   });
 });
