@@ -1,5 +1,6 @@
 import type { StoreEntry } from '../limiter-store';
-import { SoonestExpiring, type Expiring } from './soonest-expiring';
+import { Heap } from './heap';
+import { SoonestExpiring, soonestFirst, type Expiring } from './soonest-expiring';
 
 interface PolicyTable {
   readonly tats: Map<string, number>;
@@ -27,12 +28,11 @@ const REMEMBERED_SHARE = 1 / 32;
 export class KeyTable {
   private readonly policies = new Map<string, PolicyTable>();
   private count = 0;
-  /** From the last full sweep: its soonest-expiring keys, soonest first, and how far expiry has got through them. */
-  private soonest: Expiring<PolicyTable>[] = [];
-  private next = 0;
-  /** No key the last full sweep did not keep in `soonest` expires before this. */
+  /** From the last full sweep: its soonest-expiring keys not dropped yet, soonest first (stale entries included). */
+  private soonest = new Heap<Expiring<PolicyTable>>(soonestFirst);
+  /** No key outside `soonest` expires before this, but for those `lowestSince` covers. */
   private horizon = -Infinity;
-  /** The least tat set since the last full sweep (such a key may be in no list). */
+  /** The least tat given since the last full sweep to a new key or by lowering a key's tat (such a key may be in no list). */
   private lowestSince = Infinity;
   private sweeps = 0;
 
@@ -56,11 +56,12 @@ export class KeyTable {
   }
 
   set(policyId: string, key: string, tat: number, now: number): void {
-    if (tat < this.lowestSince) this.lowestSince = tat;
     const table = this.policies.get(policyId) ?? this.create(policyId);
-    const before = table.tats.size;
+    const previous = table.tats.get(key);
+    // A later expiry for a held key moves no bound: it expired no earlier than the bounds said before.
+    if ((previous === undefined || tat < previous) && tat < this.lowestSince) this.lowestSince = tat;
     table.tats.set(key, tat);
-    if (table.tats.size === before) return;
+    if (previous !== undefined) return;
     this.count++;
     this.sweepSome(table, now);
   }
@@ -75,7 +76,8 @@ export class KeyTable {
    * Never drops a key whose state is still live: that would forgive its debt.
    */
   roomFor(entries: readonly StoreEntry[], tats: readonly (number | undefined)[], now: number): number {
-    const newKeys = tats.filter((tat) => tat === undefined).length;
+    // A held key that has expired counts too: making room may drop it, and it is then written anew.
+    const newKeys = tats.filter((tat) => tat === undefined || tat <= now).length;
     if (newKeys === 0 || this.count + newKeys <= this.maxKeys) return 0;
     this.dropSoonest(now);
     if (this.count + newKeys > this.maxKeys && now >= this.earliestExpiry()) this.sweepAll(now);
@@ -88,16 +90,25 @@ export class KeyTable {
    * a held key's tat: a full table would then wait for the wrong key, or forever.
    */
   private earliestExpiry(): number {
-    const listed = this.next < this.soonest.length ? this.soonest[this.next].tat : this.horizon;
-    return Math.min(listed, this.lowestSince);
+    return Math.min(this.soonest.first?.tat ?? this.horizon, this.lowestSince);
   }
 
-  /** Drops the listed keys that have expired; one charged again since the sweep is live and stays. */
+  /**
+   * Drops the listed keys that have expired. One charged again since the sweep is live and stays,
+   * and goes back in the list at its new expiry when that comes before the horizon.
+   */
   private dropSoonest(now: number): void {
-    while (this.next < this.soonest.length && this.soonest[this.next].tat <= now) {
-      const { table, key } = this.soonest[this.next++];
+    for (let first = this.soonest.first; first !== undefined && first.tat <= now; first = this.soonest.first) {
+      this.soonest.pop();
+      const { table, key } = first;
       const tat = table.tats.get(key);
-      if (tat !== undefined && tat <= now && table.tats.delete(key)) this.count--;
+      if (tat === undefined) continue;
+      if (tat <= now) {
+        table.tats.delete(key);
+        this.count--;
+      } else if (tat < this.horizon) {
+        this.soonest.push({ tat, table, key });
+      }
     }
   }
 
@@ -134,9 +145,9 @@ export class KeyTable {
         }
       }
     }
-    this.soonest = soonest.sorted();
-    this.next = 0;
-    this.horizon = soonest.kept || this.soonest.length === 0 ? Infinity : this.soonest[this.soonest.length - 1].tat;
+    const sorted = soonest.sorted();
+    this.horizon = soonest.kept || sorted.length === 0 ? Infinity : sorted[sorted.length - 1].tat;
+    this.soonest = new Heap(soonestFirst, sorted);
     this.lowestSince = Infinity;
   }
 }

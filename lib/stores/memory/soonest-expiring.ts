@@ -1,3 +1,5 @@
+import { Heap } from './heap';
+
 /** A key whose state expires at `tat`, and the policy's Map it lives in. */
 export interface Expiring<T> {
   readonly tat: number;
@@ -5,57 +7,30 @@ export interface Expiring<T> {
   readonly key: string;
 }
 
+/** Soonest first: the order keys are dropped in as time passes. */
+export const soonestFirst = <T>(a: Expiring<T>, b: Expiring<T>): boolean => a.tat < b.tat;
+
 /**
- * Keeps the `limit` earliest-expiring of the keys offered to it (a max-heap on `tat`, so one scan
- * of a million keys costs a comparison for most of them), then hands them out soonest first.
+ * Keeps the `limit` earliest-expiring of the keys offered to it (a heap with the latest of them
+ * first, so one scan of a million keys costs a comparison for most of them).
  */
 export class SoonestExpiring<T> {
-  private readonly heap: Expiring<T>[] = [];
+  private readonly latestFirst = new Heap<Expiring<T>>((a, b) => a.tat > b.tat);
 
   constructor(private readonly limit: number) {}
 
   offer(tat: number, table: T, key: string): void {
-    const heap = this.heap;
-    if (heap.length < this.limit) {
-      heap.push({ tat, table, key });
-      this.siftUp(heap.length - 1);
-    } else if (tat < heap[0].tat) {
-      heap[0] = { tat, table, key };
-      this.siftDown(0);
-    }
+    if (this.latestFirst.size < this.limit) this.latestFirst.push({ tat, table, key });
+    else if (tat < this.latestFirst.first!.tat) this.latestFirst.replaceFirst({ tat, table, key });
   }
 
   /** Whether every key offered was kept: then no other key exists to expire later. */
   get kept(): boolean {
-    return this.heap.length < this.limit;
+    return this.latestFirst.size < this.limit;
   }
 
   /** The kept keys, soonest first. */
   sorted(): Expiring<T>[] {
-    return this.heap.sort((a, b) => a.tat - b.tat);
-  }
-
-  private siftUp(i: number): void {
-    const heap = this.heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent].tat >= heap[i].tat) return;
-      [heap[parent], heap[i]] = [heap[i], heap[parent]];
-      i = parent;
-    }
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let largest = i;
-      if (left < heap.length && heap[left].tat > heap[largest].tat) largest = left;
-      if (right < heap.length && heap[right].tat > heap[largest].tat) largest = right;
-      if (largest === i) return;
-      [heap[largest], heap[i]] = [heap[i], heap[largest]];
-      i = largest;
-    }
+    return this.latestFirst.drain().sort((a, b) => a.tat - b.tat);
   }
 }

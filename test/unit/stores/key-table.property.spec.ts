@@ -77,4 +77,34 @@ describe('KeyTable at its bound, against a model that knows every live key', () 
     expect(admitted).toBe(2 * maxKeys);
     expect(table.fullSweeps).toBeLessThanOrEqual(Math.ceil((admitted - maxKeys) / 1000) + 2);
   });
+
+  it('keeps sweeping rarely while held keys are charged again (one short-lived key charged every ms, one of the soonest now and then)', () => {
+    const maxKeys = 20_000;
+    const table = new KeyTable(maxKeys, 1000);
+    let admitted = 0;
+    for (let now = 0; now < 60_000; now++) {
+      if (roomForOne(table, now) === 0) {
+        table.set('p', `k${now}`, now + 40_000, now);
+        admitted++;
+      }
+      table.set('p', 'hot', now + 5, now);
+      // Every 7 ms, the key admitted 40 s - 50 ms ago (about to expire, so listed) is charged again.
+      if (now % 7 === 0 && table.get('p', `k${now - 39_950}`) !== undefined) table.set('p', `k${now - 39_950}`, now + 40_000, now);
+    }
+    expect(table.size).toBe(maxKeys);
+    expect(table.fullSweeps).toBeLessThanOrEqual(Math.ceil((admitted - maxKeys) / 1000) + 2);
+  });
+
+  it('counts a held key that has expired as new: making room may drop it, and writing it back must not pass the bound', () => {
+    const table = new KeyTable(2, 1000);
+    table.set('p', 'expired', 10, 0);
+    table.set('p', 'live', 1000, 0);
+    const two = [{} as StoreEntry, {} as StoreEntry];
+    // Both keys need a place while 'live' holds one of the two: refused until it expires.
+    expect(table.roomFor(two, [table.get('p', 'expired'), undefined], 100)).toBe(900);
+    expect(table.roomFor(two, [table.get('p', 'expired'), undefined], 1000)).toBe(0);
+    table.set('p', 'expired', 1200, 1000);
+    table.set('p', 'new', 1200, 1000);
+    expect(table.size).toBe(2);
+  });
 });
