@@ -62,7 +62,11 @@ export class LimiterRegistry {
     const variant = `${mode}|${maxWaitMs}`;
     const cache = typeof raw === 'object' && raw !== null ? this.servicePolicies.get(raw) : undefined;
     const cached = cache?.get(variant);
-    if (cached) return cached;
+    if (cached) {
+      // A policy used all along must not be forgotten by reset(key) because 1,000 others came after it.
+      if (!this.serviceIds.has(cached.id)) this.rememberServiceId(cached.id);
+      return cached;
+    }
     const options = expectObject(where, 'policy', raw) as Record<string, unknown>;
     expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
     const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
@@ -73,10 +77,14 @@ export class LimiterRegistry {
     const policy = name === undefined ? toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}` }) : valid;
     if (cache) cache.set(variant, policy);
     else this.servicePolicies.set(raw, new Map([[variant, policy]]));
-    this.serviceIds.delete(policy.id);
-    this.serviceIds.add(policy.id);
-    if (this.serviceIds.size > SERVICE_IDS) this.serviceIds.delete(this.serviceIds.values().next().value!);
+    this.rememberServiceId(policy.id);
     return policy;
+  }
+
+  private rememberServiceId(id: string): void {
+    this.serviceIds.delete(id);
+    this.serviceIds.add(id);
+    if (this.serviceIds.size > SERVICE_IDS) this.serviceIds.delete(this.serviceIds.values().next().value!);
   }
 
   /**

@@ -160,5 +160,13 @@ describe('LimiterService', () => {
       await limiter.reset('ann', perTenant(0));
       expect(await limiter.peek('ann', perTenant(0))).toMatchObject({ remaining: 1 });
     });
+
+    it('reset(key) still reaches a policy object used all along, however many came after it', async () => {
+      await limiter.consume('ann', BURSTY, 20);
+      for (let i = 0; i < 1500; i++) await limiter.consume('ann', { algorithm: 'token-bucket', rate: 1, capacity: 1, name: `tenant-${i}` });
+      await limiter.consume('bob', BURSTY);
+      await limiter.reset('ann');
+      expect(await limiter.peek('ann', BURSTY)).toMatchObject({ remaining: 20 });
+    });
   });
 });
