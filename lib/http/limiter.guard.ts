@@ -7,8 +7,8 @@ import { decidedCall, deferDecision } from './decided-calls';
 /**
  * Applies a handler's `@TokenBucket` / `@LeakyBucket` limits, whatever transport called it (HTTP,
  * GraphQL, WebSocket, microservice); see CallDecider. Registered globally by LimiterModule, so it
- * runs before a controller's own guards: a route keyed by `request.user` whose user is not known
- * yet (authentication is a controller's `@UseGuards`) is left to the interceptor, which runs
+ * runs before a controller's own guards: an HTTP route keyed by `request.user` whose user is not
+ * known yet (authentication is a controller's `@UseGuards`) is left to the interceptor, which runs
  * after every guard. Adding it with `@UseGuards` as well is harmless (a call is decided once).
  */
 @Injectable()
@@ -23,7 +23,8 @@ export class LimiterGuard implements CanActivate {
     if (!plan) return true;
     const call = limitedCall(context);
     if (!call || decidedCall(call.marker)) return true;
-    if (this.decider.readsUser(plan) && call.user() === undefined) {
+    // Only HTTP: there every route runs the interceptors (a GraphQL field resolver need not).
+    if (call.transport === 'http' && this.decider.readsUser(plan) && call.user() === undefined) {
       deferDecision(call.marker, plan);
       return true;
     }
