@@ -22,7 +22,7 @@ export interface RoutePlan {
 }
 
 /** How many service-policy bucket ids `reset(key)` without a policy remembers. */
-export const SERVICE_IDS = 1000;
+const SERVICE_IDS = 1000;
 
 /**
  * Resolves limits lazily and keeps them (seed 004's ConfineManager, without a timer or a thread

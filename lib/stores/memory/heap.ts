@@ -31,8 +31,8 @@ export class Heap<T> {
     this.siftDown(0);
   }
 
-  /** The items, in no particular order (the heap's own array: do not keep using the heap). */
-  drain(): T[] {
+  /** The heap's own array of items, in no particular order: for a last read, after which the heap is not used. */
+  toArray(): T[] {
     return this.items;
   }
 

@@ -31,6 +31,6 @@ export class SoonestExpiring<T> {
 
   /** The kept keys, soonest first. */
   sorted(): Expiring<T>[] {
-    return this.latestFirst.drain().sort((a, b) => a.tat - b.tat);
+    return this.latestFirst.toArray().sort((a, b) => a.tat - b.tat);
   }
 }

@@ -80,15 +80,13 @@ local function settle(tat, reservedTat, now, policy, deltaUnits)
 end
 
 -- I/O: read every key before anything is written, so an error (say WRONGTYPE) changes nothing.
-local function load(key)
-  local stored = redis.call('GET', key)
-  if stored then return tonumber(stored) end
-  return nil
-end
-
--- The state as read, for the reply: its text as stored (exact), '' for none.
+-- `read` gives the state as stored (exact text, '' for none), for the reply; `load` its number.
 local function read(key)
   return redis.call('GET', key) or ''
+end
+
+local function load(key)
+  return num(read(key))
 end
 
 -- PXAT, not PX: the key lives exactly as long as its state matters (a tat <= now is no state),
