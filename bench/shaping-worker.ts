@@ -8,7 +8,7 @@
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
 import { toGcraPolicy } from '../lib/core/policy';
 import { SystemClock } from '../lib/core/system-clock';
-import { LimiterEngine } from '../lib/limiter-engine';
+import { LimiterEngine } from '../lib/engine/limiter-engine';
 import { RedisStore } from '../lib/stores/redis/redis.store';
 import { reply } from './harness';
 

@@ -1,20 +1,20 @@
 // The public API of nest-limiter: everything a user imports comes from here, by name.
 
 // Nest module, service, guard and interceptor
-export { LimiterModule } from './limiter.module';
-export { LimiterService, type AcquireOptions } from './limiter.service';
-export { LimiterGuard } from './http/limiter.guard';
-export { LimiterInterceptor } from './http/limiter.interceptor';
+export { LimiterModule } from './module/limiter.module';
+export { LimiterService, type AcquireOptions } from './enforcement/limiter.service';
+export { LimiterGuard } from './enforcement/limiter.guard';
+export { LimiterInterceptor } from './enforcement/limiter.interceptor';
 
 // Decorators
-export { TokenBucket } from './http/decorators/token-bucket.decorator';
-export { LeakyBucket } from './http/decorators/leaky-bucket.decorator';
-export { SkipLimit } from './http/decorators/skip-limit.decorator';
+export { TokenBucket } from './limits/decorators/token-bucket.decorator';
+export { LeakyBucket } from './limits/decorators/leaky-bucket.decorator';
+export { SkipLimit } from './limits/decorators/skip-limit.decorator';
 
 // Options
-export type { LimiterModuleOptions, LimiterOptionsFactory, StoreOption } from './options/limiter-module-options.interface';
-export type { BucketOptions, TokenBucketOptions, LeakyBucketOptions, LimitPolicy } from './options/policy-options.interface';
-export type { KeyResolver, KeyOption, PerCall } from './options/key-resolver.interface';
+export type { LimiterModuleOptions, LimiterOptionsFactory, StoreOption } from './limits/limiter-module-options.interface';
+export type { BucketOptions, TokenBucketOptions, LeakyBucketOptions, LimitPolicy } from './limits/policy-options.interface';
+export type { KeyResolver, KeyOption, PerCall } from './limits/key-resolver.interface';
 export type { Transport } from './transports/limited-call';
 export type { Refusal, RefusalCode } from './transports/refusal';
 export type { MetricsOptions, MetricsRegistry } from './metrics/metrics-options';
@@ -22,7 +22,7 @@ export type { Shape, Mode } from './core/policy';
 
 // Decisions and events
 export type { Decision, DecisionSource, PolicyDecision } from './core/decision';
-export { LimiterEvents, type DecisionEvent, type StoreHealthEvent, type LimiterEventMap } from './events/limiter-events';
+export { LimiterEvents, type DecisionEvent, type StoreHealthEvent, type LimiterEventMap } from './engine/limiter-events';
 export type { BreakerState } from './failure/circuit-breaker';
 export type { StoreErrorPolicy } from './failure/store-fallback';
 
@@ -42,5 +42,5 @@ export type { RedisStoreOptions } from './stores/redis/redis-store-options';
 export { LimiterError } from './errors/limiter.error';
 export { LimiterConfigError } from './errors/limiter-config.error';
 export { LimiterStoreError, type StoreErrorCode } from './errors/limiter-store.error';
-export { TooManyRequestsException } from './http/too-many-requests.exception';
-export { clientIp } from './http/client-ip';
+export { TooManyRequestsException } from './transports/too-many-requests.exception';
+export { clientIp } from './transports/client-ip';

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { toGcraPolicy, type GcraPolicy } from '../core/policy';
-import { LimiterEngine } from '../limiter-engine';
-import { LimiterRegistry } from '../limiter.registry';
-import { normalizeKey } from '../options/normalize-key';
-import { expectCost } from '../options/resolve-bucket';
-import { expectNumber } from '../options/validate';
+import { LimiterEngine } from '../engine/limiter-engine';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { normalizeKey } from '../limits/normalize-key';
+import { expectCost } from '../limits/resolve-bucket';
+import { expectNumber } from '../errors/expect';
 import { DEFAULT_HOLD_MS, type PaceOptions, type Paced } from './pace-options';
 import { wallNow } from './wall-clock';
 

@@ -1,5 +1,5 @@
 import type { Decision } from '../core/decision';
-import type { LimitPolicy } from '../options/policy-options.interface';
+import type { LimitPolicy } from '../limits/policy-options.interface';
 
 /** How long an admitted job may be held in its worker for its slot when no `holdMs` is given, in ms. */
 export const DEFAULT_HOLD_MS = 1000;

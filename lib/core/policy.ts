@@ -37,7 +37,7 @@ export interface GcraPolicyInput {
 
 /**
  * Derives T and tau; the default `maxWaitMs` in wait mode is the queue's length in time (tau).
- * Inputs are assumed valid: validation lives in lib/options.
+ * Inputs are assumed valid: validation lives in lib/limits.
  */
 export function toGcraPolicy(input: GcraPolicyInput): GcraPolicy {
   const emissionMs = 1000 / input.rate;

@@ -1,4 +1,4 @@
-import { describeValue } from '../limiter.messages';
+import { describeValue } from './messages';
 import { LimiterError } from './limiter.error';
 
 /**

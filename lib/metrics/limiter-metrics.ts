@@ -1,12 +1,12 @@
 import type { Provider } from '@nestjs/common';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LimiterConfigError } from '../errors/limiter-config.error';
-import { LimiterEvents, type DecisionEvent } from '../events/limiter-events';
+import { LimiterEvents, type DecisionEvent } from '../engine/limiter-events';
 import type { BreakerState } from '../failure/circuit-breaker';
-import { LIMITER_OPTIONS } from '../limiter.constants';
-import { MODULE_OPTIONS_TOKEN } from '../limiter.module-definition';
-import type { LimiterModuleOptions } from '../options/limiter-module-options.interface';
-import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
+import { LIMITER_OPTIONS } from '../limits/limiter.constants';
+import { MODULE_OPTIONS_TOKEN } from '../module/limiter.module-definition';
+import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
+import type { ResolvedLimiterOptions } from '../limits/module-options';
 import type { MetricsRegistry, ResolvedMetricsOptions } from './metrics-options';
 import { loadPromClient, type PromClientModule } from './prom-client';
 

@@ -1,5 +1,5 @@
 import { LimiterConfigError } from '../errors/limiter-config.error';
-import { expectKnownKeys } from '../options/validate';
+import { expectKnownKeys } from '../errors/expect';
 
 /**
  * The part of a prom-client `Registry` the limiter uses; pass a real `Registry`. Declared here

@@ -2,8 +2,8 @@
 // `nest-limiter` imports never load test helpers, nor offer them to autocompletion.
 import type { DynamicModule } from '@nestjs/common';
 import { FakeClock } from '../core/fake-clock';
-import { LimiterModule } from '../limiter.module';
-import type { LimiterModuleOptions } from '../options/limiter-module-options.interface';
+import { LimiterModule } from '../module/limiter.module';
+import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
 
 /**
  * LimiterModule on a FakeClock and the memory store: time moves only when the test says (`app.get(FakeClock).advance(ms)`).

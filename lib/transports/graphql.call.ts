@@ -1,5 +1,5 @@
 import type { Decision } from '../core/decision';
-import { toSeconds } from '../http/rate-limit-headers';
+import { toSeconds } from './rate-limit-headers';
 import { HttpCall } from './http.call';
 import { optionalPackage } from './optional-package';
 import { clientClosed, limiterUnavailable, shuttingDown, tooManyRequests, type Refusal } from './refusal';

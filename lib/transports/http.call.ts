@@ -1,9 +1,9 @@
 import { HttpException, HttpStatus, ServiceUnavailableException } from '@nestjs/common';
 import type { Decision } from '../core/decision';
-import { clientIp } from '../http/client-ip';
-import { rawResponse, setHeaders } from '../http/http-response';
-import { toSeconds } from '../http/rate-limit-headers';
-import { TooManyRequestsException } from '../http/too-many-requests.exception';
+import { clientIp } from './client-ip';
+import { rawResponse, setHeaders } from './http-response';
+import { toSeconds } from './rate-limit-headers';
+import { TooManyRequestsException } from './too-many-requests.exception';
 import type { LimitedCall } from './limited-call';
 import { clientClosed, limiterUnavailable, shuttingDown, SHUTDOWN_RETRY_AFTER_MS } from './refusal';
 

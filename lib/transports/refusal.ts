@@ -1,5 +1,5 @@
 import type { Decision } from '../core/decision';
-import { LIMITER_UNAVAILABLE, SHUTTING_DOWN, TOO_MANY_REQUESTS } from '../limiter.messages';
+import { LIMITER_UNAVAILABLE, SHUTTING_DOWN, TOO_MANY_REQUESTS } from '../errors/messages';
 
 /** The machine-readable reason a call was refused: the same on every transport. */
 export type RefusalCode = 'TOO_MANY_REQUESTS' | 'SERVICE_UNAVAILABLE' | 'CLIENT_CLOSED_REQUEST';

@@ -1,4 +1,4 @@
-import { groupAddress } from '../http/client-ip';
+import { groupAddress } from './client-ip';
 import type { LimitedCall } from './limited-call';
 import { optionalPackage } from './optional-package';
 import { MessageCall } from './message-call';

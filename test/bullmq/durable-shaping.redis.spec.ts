@@ -1,6 +1,6 @@
 import { Controller, Post, Req, type INestApplication } from '@nestjs/common';
 import { LeakyBucket, LimiterModule, type LimitPolicy } from '../../lib';
-import { verdictOf } from '../../lib/http/decided-calls';
+import { verdictOf } from '../../lib/enforcement/call-ledger';
 import { createApp, urlOf } from '../support/app-factory';
 import type { Start } from './fake-bank';
 import { RefundFleet } from './refund-fleet';

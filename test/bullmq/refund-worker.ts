@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { LimiterModule, type LimitPolicy } from '../../lib';
 import { JobLimiter } from '../../lib/bullmq';
 import { toGcraPolicy } from '../../lib/core/policy';
-import { LimiterEngine } from '../../lib/limiter-engine';
+import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import { FakeBank } from './fake-bank';
 
 /** What a worker process is asked to run. */

@@ -2,7 +2,7 @@
 // test/distributed/fleet.ts with a JSON job in argv; reports its figures over the IPC channel.
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import { SystemClock } from '../../lib/core/system-clock';
-import { LimiterEngine } from '../../lib/limiter-engine';
+import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 
 /** What a worker is asked to do. */

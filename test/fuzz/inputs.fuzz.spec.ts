@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { Test } from '@nestjs/testing';
 import { FakeClock, LimiterConfigError, LimiterModule, LimiterService } from '../../lib';
-import { expectCallCost, resolveBucket } from '../../lib/options/resolve-bucket';
-import { resolveModuleOptions } from '../../lib/options/resolve-module-options';
+import { expectCallCost, resolveBucket } from '../../lib/limits/resolve-bucket';
+import { resolveModuleOptions } from '../../lib/limits/module-options';
 
 /** Values users (and attackers) actually produce: odd numbers, numbers as strings, prototype names, unicode, 100 kB. */
 const hostile = fc.oneof(

@@ -4,7 +4,7 @@ import { Gauge, Registry, register } from 'prom-client';
 import request from 'supertest';
 import { FakeClock, LeakyBucket, LimiterConfigError, LimiterEvents, LimiterModule, LimiterService, TokenBucket, type Decision } from '../../lib';
 import { LimiterMetrics } from '../../lib/metrics/limiter-metrics';
-import { resolveModuleOptions } from '../../lib/options/resolve-module-options';
+import { resolveModuleOptions } from '../../lib/limits/module-options';
 import { createApp } from '../support/app-factory';
 
 @Controller()

@@ -1,9 +1,9 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import * as api from '../../lib';
 import { FakeClock, LimiterService, LimiterStore, MemoryStore, type LimitPolicy } from '../../lib';
-import { LIMITER_OPTIONS } from '../../lib/limiter.constants';
-import { LimiterEngine } from '../../lib/limiter-engine';
-import type { ResolvedLimiterOptions } from '../../lib/options/resolve-module-options';
+import { LIMITER_OPTIONS } from '../../lib/limits/limiter.constants';
+import { LimiterEngine } from '../../lib/engine/limiter-engine';
+import type { ResolvedLimiterOptions } from '../../lib/limits/module-options';
 import * as testing from '../../lib/testing';
 import { LimiterTestingModule } from '../../lib/testing';
 

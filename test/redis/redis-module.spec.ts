@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { LimiterConfigError, LimiterModule, LimiterService, LimiterStore, RedisStore } from '../../lib';
-import { resolveModuleOptions } from '../../lib/options/resolve-module-options';
+import { resolveModuleOptions } from '../../lib/limits/module-options';
 import { connectStandalone, redisUrl, uniquePrefix } from '../support/redis-env';
 
 const POLICY = { algorithm: 'token-bucket', rate: 1 / 64, capacity: 1, name: 'module' } as const;

@@ -1,7 +1,7 @@
 import { FakeClock, LimiterStoreError } from '../../lib';
 import { toGcraPolicy } from '../../lib/core/policy';
 import type { StoreErrorPolicy } from '../../lib/failure/store-fallback';
-import { LimiterEngine } from '../../lib/limiter-engine';
+import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
 import { MemoryStore } from '../../lib/stores/memory/memory.store';
 

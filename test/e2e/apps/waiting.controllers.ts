@@ -1,6 +1,6 @@
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { LeakyBucket, TokenBucket, type Clock } from '../../../lib';
-import { verdictOf } from '../../../lib/http/decided-calls';
+import { verdictOf } from '../../../lib/enforcement/call-ledger';
 
 /** Handler start times, as read from the module's clock, by route. */
 export const starts = new Map<string, number[]>();

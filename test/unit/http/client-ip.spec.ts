@@ -1,4 +1,4 @@
-import { clientIp, groupAddress } from '../../../lib/http/client-ip';
+import { clientIp, groupAddress } from '../../../lib/transports/client-ip';
 
 describe('client IP keys', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { summarize } from '../../../lib/core/decision';
 import { decideAll } from '../../../lib/core/gcra';
 import { toGcraPolicy } from '../../../lib/core/policy';
-import { rateLimitHeaders, toSeconds } from '../../../lib/http/rate-limit-headers';
+import { rateLimitHeaders, toSeconds } from '../../../lib/transports/rate-limit-headers';
 
 const bucket = (id: string, rate: number, capacity: number) => toGcraPolicy({ id, shape: 'token-bucket', mode: 'reject', rate, capacity });
 

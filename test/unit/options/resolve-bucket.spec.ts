@@ -1,6 +1,6 @@
 import { LimiterConfigError } from '../../../lib';
-import { resolveBucket } from '../../../lib/options/resolve-bucket';
-import { resolveModuleOptions } from '../../../lib/options/resolve-module-options';
+import { resolveBucket } from '../../../lib/limits/resolve-bucket';
+import { resolveModuleOptions } from '../../../lib/limits/module-options';
 
 const WHERE = 'RefundsController.refund @LeakyBucket';
 

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { WsException } from '@nestjs/websockets';
 import { RpcException } from '@nestjs/microservices';
 import type { Decision } from '../../../lib';
-import { resolveKeyOption } from '../../../lib/options/resolve-key';
+import { resolveKeyOption } from '../../../lib/limits/resolve-key';
 import { GraphqlCall } from '../../../lib/transports/graphql.call';
 import { HttpCall } from '../../../lib/transports/http.call';
 import { RpcCall } from '../../../lib/transports/rpc.call';

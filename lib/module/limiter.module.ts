@@ -1,20 +1,20 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { LimiterEvents } from './events/limiter-events';
-import { LimiterExplorer } from './http/limiter.explorer';
-import { CallDecider } from './http/call-decider';
-import { LimiterGuard } from './http/limiter.guard';
-import { LimiterInterceptor } from './http/limiter.interceptor';
-import { LIMITER_OPTIONS } from './limiter.constants';
-import { LimiterEngine } from './limiter-engine';
-import { LimiterLifecycle } from './limiter-lifecycle';
+import { LimiterEvents } from '../engine/limiter-events';
+import { LimiterExplorer } from '../enforcement/limiter.explorer';
+import { CallDecider } from '../enforcement/call-decider';
+import { LimiterGuard } from '../enforcement/limiter.guard';
+import { LimiterInterceptor } from '../enforcement/limiter.interceptor';
+import { LIMITER_OPTIONS } from '../limits/limiter.constants';
+import { LimiterEngine } from '../engine/limiter-engine';
+import { LimiterLifecycle } from '../enforcement/limiter-lifecycle';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './limiter.module-definition';
 import { engineProvider, optionsProvider, storeProvider } from './limiter.providers';
-import { LimiterRegistry } from './limiter.registry';
-import { LimiterService } from './limiter.service';
-import { metricsProvider } from './metrics/limiter-metrics';
-import type { ResolvedLimiterOptions } from './options/resolve-module-options';
-import { LimiterStore } from './stores/limiter-store';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { LimiterService } from '../enforcement/limiter.service';
+import { metricsProvider } from '../metrics/limiter-metrics';
+import type { ResolvedLimiterOptions } from '../limits/module-options';
+import { LimiterStore } from '../stores/limiter-store';
 
 /**
  * Rate limiting and traffic shaping: provides LimiterService, and applies `@TokenBucket` /

@@ -8,7 +8,7 @@ import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fa
 import { resolveMetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
 import { expectDryRun, type DryRun } from './resolve-bucket';
 import { resolveKeyOption, type CallKey } from './resolve-key';
-import { expectKnownKeys, expectNumber, expectObject, expectOneOf } from './validate';
+import { expectKnownKeys, expectNumber, expectObject, expectOneOf } from '../errors/expect';
 
 /** Module options with defaults applied: what the providers are built from. */
 export interface ResolvedLimiterOptions {

@@ -1,15 +1,15 @@
 import type { Provider } from '@nestjs/common';
-import { SystemClock } from './core/system-clock';
-import { LimiterEvents } from './events/limiter-events';
-import { GuardedStore } from './failure/guarded-store';
-import { LIMITER_OPTIONS } from './limiter.constants';
-import { LimiterEngine } from './limiter-engine';
+import { SystemClock } from '../core/system-clock';
+import { LimiterEvents } from '../engine/limiter-events';
+import { GuardedStore } from '../failure/guarded-store';
+import { LIMITER_OPTIONS } from '../limits/limiter.constants';
+import { LimiterEngine } from '../engine/limiter-engine';
 import { MODULE_OPTIONS_TOKEN } from './limiter.module-definition';
-import type { LimiterModuleOptions } from './options/limiter-module-options.interface';
-import { resolveModuleOptions, type ResolvedLimiterOptions } from './options/resolve-module-options';
-import { LimiterStore } from './stores/limiter-store';
-import { MemoryStore } from './stores/memory/memory.store';
-import { RedisStore } from './stores/redis/redis.store';
+import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
+import { resolveModuleOptions, type ResolvedLimiterOptions } from '../limits/module-options';
+import { LimiterStore } from '../stores/limiter-store';
+import { MemoryStore } from '../stores/memory/memory.store';
+import { RedisStore } from '../stores/redis/redis.store';
 
 /** Validates the module options (forRoot's, and forRootAsync's factory result) when the app starts. */
 export const optionsProvider: Provider = {

@@ -1,16 +1,16 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import type { Decision } from '../core/decision';
-import { LIMITER_OPTIONS } from '../limiter.constants';
-import { LimiterEngine, type Verdict } from '../limiter-engine';
-import type { RoutePlan } from '../limiter.registry';
-import { usableKey } from '../options/normalize-key';
-import { expectCallCost } from '../options/resolve-bucket';
-import type { ResolvedLimiterOptions } from '../options/resolve-module-options';
-import { readsUser, type CallKey } from '../options/resolve-key';
+import { LIMITER_OPTIONS } from '../limits/limiter.constants';
+import { LimiterEngine, type Verdict } from '../engine/limiter-engine';
+import type { RoutePlan } from '../limits/limiter.registry';
+import { usableKey } from '../limits/normalize-key';
+import { expectCallCost } from '../limits/resolve-bucket';
+import type { ResolvedLimiterOptions } from '../limits/module-options';
+import { readsUser, type CallKey } from '../limits/resolve-key';
 import type { StoreEntry } from '../stores/limiter-store';
 import type { LimitedCall } from '../transports/limited-call';
-import { groupsOf, recordDecision, type DecidedCall, type RouteGroups } from './decided-calls';
-import { rateLimitHeaders } from './rate-limit-headers';
+import { groupsOf, recordDecision, type DecidedCall, type RouteGroups } from './call-ledger';
+import { rateLimitHeaders } from '../transports/rate-limit-headers';
 
 /**
  * Decides one call on a route's limits, for the guard (and for the interceptor, when the guard

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { Decision } from './core/decision';
-import type { GcraPolicy, Mode } from './core/policy';
-import { LimiterEngine } from './limiter-engine';
-import { LimiterRegistry } from './limiter.registry';
-import { normalizeKey } from './options/normalize-key';
-import type { LimitPolicy } from './options/policy-options.interface';
-import { expectCost } from './options/resolve-bucket';
-import { expectNumber } from './options/validate';
+import type { Decision } from '../core/decision';
+import type { GcraPolicy, Mode } from '../core/policy';
+import { LimiterEngine } from '../engine/limiter-engine';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { normalizeKey } from '../limits/normalize-key';
+import type { LimitPolicy } from '../limits/policy-options.interface';
+import { expectCost } from '../limits/resolve-bucket';
+import { expectNumber } from '../errors/expect';
 
 /** Options of `LimiterService.acquire`. */
 export interface AcquireOptions {

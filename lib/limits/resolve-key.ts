@@ -3,7 +3,7 @@ import { LimiterConfigError } from '../errors/limiter-config.error';
 import type { LimitedCall } from '../transports/limited-call';
 import type { KeyResolver } from './key-resolver.interface';
 import { usableKey } from './normalize-key';
-import { expectKnownKeys, expectName } from './validate';
+import { expectKnownKeys, expectName } from '../errors/expect';
 
 /** A validated key option: the key of one call, or undefined when it has none (then the default key applies). */
 export type CallKey = (call: LimitedCall, context: ExecutionContext) => unknown;

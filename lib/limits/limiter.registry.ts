@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { toGcraPolicy, type GcraPolicy, type Mode } from './core/policy';
-import type { StoreErrorPolicy } from './failure/store-fallback';
-import { isSkipped, readLimits } from './http/decorators/limit-metadata';
-import type { LimitPolicy } from './options/policy-options.interface';
-import { resolveBucket, resolvePolicy, type ResolvedBucket } from './options/resolve-bucket';
-import { expectKnownKeys, expectName, expectObject, expectOneOf } from './options/validate';
+import { toGcraPolicy, type GcraPolicy, type Mode } from '../core/policy';
+import type { StoreErrorPolicy } from '../failure/store-fallback';
+import { isSkipped, readLimits } from './decorators/limit-metadata';
+import type { LimitPolicy } from './policy-options.interface';
+import { resolveBucket, resolvePolicy, type ResolvedBucket } from './resolve-bucket';
+import { expectKnownKeys, expectName, expectObject, expectOneOf } from '../errors/expect';
 
 /** Everything the guard needs for one route, resolved once. */
 export interface RoutePlan {

@@ -1,6 +1,6 @@
-import type { Verdict } from '../limiter-engine';
-import type { RoutePlan } from '../limiter.registry';
-import type { DryRun } from '../options/resolve-bucket';
+import type { Verdict } from '../engine/limiter-engine';
+import type { RoutePlan } from '../limits/limiter.registry';
+import type { DryRun } from '../limits/resolve-bucket';
 
 /** What the guard decided for one call, kept for the interceptor (hold, settle). */
 export interface DecidedCall {

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { LimiterRegistry } from '../limiter.registry';
+import { LimiterRegistry } from '../limits/limiter.registry';
 
 /**
  * Resolves the limits of every handler at bootstrap, so that a bad `@TokenBucket` /

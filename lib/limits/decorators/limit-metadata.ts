@@ -1,5 +1,5 @@
 import type { Shape } from '../../core/policy';
-import type { BucketOptions } from '../../options/policy-options.interface';
+import type { BucketOptions } from '../policy-options.interface';
 
 /** What one `@TokenBucket` / `@LeakyBucket` leaves on a class or method: validated at bootstrap, not here. */
 export interface LimitMetadata {

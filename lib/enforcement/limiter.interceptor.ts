@@ -1,12 +1,12 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { concatMap, from, switchMap, type Observable } from 'rxjs';
-import { LimiterEngine, type Verdict } from '../limiter-engine';
-import { LimiterLifecycle } from '../limiter-lifecycle';
-import { expectSettledCost } from '../options/resolve-bucket';
-import { limitedCall, markerOf } from '../transports/limited-call.factory';
+import { LimiterEngine, type Verdict } from '../engine/limiter-engine';
+import { LimiterLifecycle } from './limiter-lifecycle';
+import { expectSettledCost } from '../limits/resolve-bucket';
+import { limitedCall, markerOf } from '../transports/call-of-context';
 import type { LimitedCall } from '../transports/limited-call';
 import { CallDecider } from './call-decider';
-import { decidedCall, deferredPlan, type DecidedCall } from './decided-calls';
+import { decidedCall, deferredPlan, type DecidedCall } from './call-ledger';
 
 /**
  * Queue-and-wait and settled cost, on every transport: holds a call the guard admitted with a

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { Decision } from '../core/decision';
-import { TOO_MANY_REQUESTS } from '../limiter.messages';
+import { TOO_MANY_REQUESTS } from '../errors/messages';
 
 /** The 429 a refused request gets; its body says how long to wait, in ms and (like Retry-After) in seconds. */
 export class TooManyRequestsException extends HttpException {

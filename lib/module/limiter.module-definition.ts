@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { LimiterModuleOptions, LimiterOptionsFactory } from './options/limiter-module-options.interface';
+import type { LimiterModuleOptions, LimiterOptionsFactory } from '../limits/limiter-module-options.interface';
 
 /** forRoot / forRootAsync (useFactory | useClass | useExisting, imports, inject) and `isGlobal`, generated. */
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =

@@ -1,4 +1,4 @@
-import type { LeakyBucketOptions } from '../../options/policy-options.interface';
+import type { LeakyBucketOptions } from '../policy-options.interface';
 import { addLimit } from './limit-metadata';
 
 /**

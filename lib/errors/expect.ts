@@ -1,5 +1,5 @@
-import { LimiterConfigError } from '../errors/limiter-config.error';
-import { UNKNOWN_OPTION } from '../limiter.messages';
+import { LimiterConfigError } from './limiter-config.error';
+import { UNKNOWN_OPTION } from './messages';
 
 /** Accepts a number the way options need it, or throws a LimiterConfigError naming where and the field. */
 export function expectNumber(

@@ -1,8 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { LimiterRegistry } from '../limiter.registry';
-import { limitedCall } from '../transports/limited-call.factory';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { limitedCall } from '../transports/call-of-context';
 import { CallDecider } from './call-decider';
-import { decidedCall, deferDecision } from './decided-calls';
+import { decidedCall, deferDecision } from './call-ledger';
 
 /**
  * Applies a handler's `@TokenBucket` / `@LeakyBucket` limits, whatever transport called it (HTTP,

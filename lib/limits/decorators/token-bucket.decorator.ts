@@ -1,4 +1,4 @@
-import type { TokenBucketOptions } from '../../options/policy-options.interface';
+import type { TokenBucketOptions } from '../policy-options.interface';
 import { addLimit } from './limit-metadata';
 
 /**

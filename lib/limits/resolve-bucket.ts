@@ -4,7 +4,7 @@ import { toGcraPolicy, type GcraPolicy, type Mode, type Shape } from '../core/po
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
 import { resolveKeyOption, type CallKey } from './resolve-key';
-import { expectFunction, expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from './validate';
+import { expectFunction, expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from '../errors/expect';
 
 /** A value computed per call from the transport's request. */
 type ValueOfCall = (request: any, context: ExecutionContext) => unknown;

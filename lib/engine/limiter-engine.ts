@@ -1,10 +1,10 @@
-import { summarize, type Decision, type DecisionSource } from './core/decision';
-import type { Clock } from './core/clock';
-import { ClockOffset } from './core/clock-offset';
-import { LimiterStoreError } from './errors/limiter-store.error';
-import { LimiterEvents } from './events/limiter-events';
-import { StoreFallback, type StoreErrorPolicy } from './failure/store-fallback';
-import { LimiterStore, type StoreEntry, type StoreVerdict } from './stores/limiter-store';
+import { summarize, type Decision, type DecisionSource } from '../core/decision';
+import type { Clock } from '../core/clock';
+import { ClockOffset } from '../core/clock-offset';
+import { LimiterStoreError } from '../errors/limiter-store.error';
+import { LimiterEvents } from './limiter-events';
+import { StoreFallback, type StoreErrorPolicy } from '../failure/store-fallback';
+import { LimiterStore, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
 
 /** A decided request: what the caller sees, and what it takes to give its slot back. */
 export interface Verdict {
