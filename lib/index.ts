@@ -24,7 +24,7 @@ export type { Shape, Mode } from './core/policy';
 export type { Decision, DecisionSource, PolicyDecision } from './core/decision';
 export { LimiterEvents, type DecisionEvent, type StoreHealthEvent, type LimiterEventMap } from './engine/limiter-events';
 export type { BreakerState } from './failure/circuit-breaker';
-export type { StoreErrorPolicy } from './failure/store-fallback';
+export type { StoreErrorPolicy } from './core/decision';
 
 // Time
 export type { Clock } from './core/clock';

@@ -5,3 +5,5 @@
 export { JobLimiter } from './job-limiter';
 /** Options of `JobLimiter.pace`, and what it returns. */
 export { DEFAULT_HOLD_MS, type PaceOptions, type Paced } from './pace-options';
+/** The module that provides JobLimiter, whether or not LimiterModule is global. */
+export { LimiterBullModule } from './limiter-bull.module';

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DelayedError, type Job } from 'bullmq';
+import { ModuleRef } from '@nestjs/core';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { toGcraPolicy, type GcraPolicy } from '../core/policy';
-import { LimiterEngine } from '../engine/limiter-engine';
-import { LimiterRegistry } from '../limits/limiter.registry';
-import { normalizeKey } from '../limits/normalize-key';
-import { expectCost } from '../limits/resolve-bucket';
 import { expectNumber } from '../errors/expect';
+import { LimiterEngine, type DecideContext } from '../engine/limiter-engine';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
+import { normalizeKey } from '../limits/normalize-key';
+import { expectCost } from '../limits/policy-values';
 import { DEFAULT_HOLD_MS, type PaceOptions, type Paced } from './pace-options';
 import { wallNow } from './wall-clock';
 
@@ -30,11 +32,10 @@ const UNBOUNDED = 1e9;
 @Injectable()
 export class JobLimiter {
   private readonly returnQueues = new WeakMap<GcraPolicy, GcraPolicy>();
+  private limiter?: { readonly registry: LimiterRegistry; readonly engine: LimiterEngine; readonly context: DecideContext };
 
-  constructor(
-    private readonly registry: LimiterRegistry,
-    private readonly engine: LimiterEngine,
-  ) {}
+  /** Finds LimiterModule's engine wherever it was imported: `LimiterModule` need not be global. */
+  constructor(private readonly modules: ModuleRef) {}
 
   /**
    * Resolves at the job's slot; or moves the job to delayed and throws BullMQ's `DelayedError`,
@@ -44,23 +45,35 @@ export class JobLimiter {
    * stalled-job check hands the job to another worker, which paces it again.
    */
   async pace(job: Job, token: string | undefined, options: PaceOptions): Promise<Paced> {
+    const { registry, engine, context } = this.resolve();
     const holdMs = options.holdMs === undefined ? DEFAULT_HOLD_MS : expectNumber(WHERE, 'holdMs', options.holdMs, { min: 0 });
-    const policy = this.registry.servicePolicy(WHERE, options.policy, 'wait', holdMs);
-    const cost = options.cost === undefined ? 1 : expectCost(WHERE, policy, options.cost);
+    const policy = registry.servicePolicy(WHERE, options.policy, 'wait', holdMs);
+    const cost = options.cost === undefined ? 1 : expectCost(WHERE, options.cost);
     const key = normalizeKey(WHERE, options.key);
-    const verdict = await this.engine.decide([{ policy, key, cost }], { where: WHERE });
-    const { decision } = verdict;
+    const reservation = await engine.decide([{ policy, key, cost }], context);
+    const { decision } = reservation;
     if (decision.allowed) {
-      await this.engine.hold(verdict, options.signal);
-      return { decision, slot: verdict.now + decision.delayMs };
+      await engine.hold(reservation, options.signal);
+      return { decision, slot: reservation.now + decision.delayMs };
     }
+    // A cost the bucket can never admit: no delay would help, so the job fails for good.
+    if (decision.retryAfterMs === Infinity) throw new UnrecoverableError(`${WHERE}: a cost of ${cost} can never pass this bucket (retryAfterMs: Infinity)`);
     // retryAfterMs is when the next job's slot would be within holdMs; the ticket adds the turns of
     // the jobs sent back before this one. Coming back later only shortens the hold. (No context: a
     // ticket is not a decision to report.)
-    const ticket = await this.engine.decide([{ policy: this.returnQueue(policy), key, cost }]);
+    const ticket = await engine.decide([{ policy: this.returnQueue(policy), key, cost }]);
     const turnMs = ticket.decision.allowed ? ticket.decision.delayMs : 0;
     await job.moveToDelayed(wallNow() + Math.ceil(decision.retryAfterMs + turnMs), token);
     throw new DelayedError();
+  }
+
+  private resolve(): NonNullable<JobLimiter['limiter']> {
+    if (!this.limiter) {
+      const get = <T>(token: unknown): T => this.modules.get(token as never, { strict: false });
+      const { onStoreError } = get<ResolvedLimiterOptions>(LIMITER_OPTIONS);
+      this.limiter = { registry: get(LimiterRegistry), engine: get(LimiterEngine), context: { where: WHERE, onStoreError } };
+    }
+    return this.limiter;
   }
 
   private returnQueue(policy: GcraPolicy): GcraPolicy {

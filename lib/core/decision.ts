@@ -18,10 +18,16 @@ export interface PolicyDecision {
 }
 
 /**
+ * What a request gets when the store cannot decide: `open` lets it through, `closed` refuses it
+ * (503: the limiter is down, the client did nothing wrong), `local` decides it in this process.
+ */
+export type StoreErrorPolicy = 'open' | 'closed' | 'local';
+
+/**
  * Who decided: the store (`store`), or, because the store could not, the failure policy:
  * decided in this process (`local`), let through (`open`), or refused (`closed`).
  */
-export type DecisionSource = 'store' | 'local' | 'open' | 'closed';
+export type DecisionSource = 'store' | StoreErrorPolicy;
 
 /**
  * The outcome of one request against all its policies. Worked example, a token bucket of

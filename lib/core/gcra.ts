@@ -98,9 +98,12 @@ export function decideAll(
   return steps.map((s, i) => outcome(s, now, policies[i], charged));
 }
 
-/** The state of one policy as seen now, nothing charged (cost 0 never moves `tat`). */
-export function peek(tat: number | undefined, now: number, policy: GcraPolicy): PolicyOutcome {
-  return outcome(step(tat, now, policy, 0), now, policy, false);
+/**
+ * The state of one policy as seen now, nothing charged: `admits` (and `retryAfterMs`) answer
+ * whether a request of `cost` would be admitted now, exactly as `decideAll` would decide it.
+ */
+export function peek(tat: number | undefined, now: number, policy: GcraPolicy, cost = 1): PolicyOutcome {
+  return outcome(step(tat, now, policy, cost), now, policy, false);
 }
 
 /**

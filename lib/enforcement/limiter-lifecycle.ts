@@ -1,10 +1,12 @@
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { LimiterError } from '../errors/limiter.error';
 
 /** Why a wait ended early: the application is shutting down. */
-export class ShutdownSignal extends Error {
+export class ShutdownSignal extends LimiterError {
+  readonly code = 'LIMITER_SHUTTING_DOWN';
+
   constructor() {
     super('The application is shutting down.');
-    this.name = 'ShutdownSignal';
   }
 }
 

@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Decision } from '../core/decision';
-import type { GcraPolicy, Mode } from '../core/policy';
-import { LimiterEngine } from '../engine/limiter-engine';
+import type { Mode } from '../core/policy';
+import { expectNumber } from '../errors/expect';
+import { LimiterEngine, type DecideContext } from '../engine/limiter-engine';
 import { LimiterRegistry } from '../limits/limiter.registry';
+import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
 import { normalizeKey } from '../limits/normalize-key';
 import type { LimitPolicy } from '../limits/policy-options.interface';
-import { expectCost } from '../limits/resolve-bucket';
-import { expectNumber } from '../errors/expect';
+import { expectCost } from '../limits/policy-values';
+import type { StoreEntry } from '../stores/limiter-store';
 
 /** Options of `LimiterService.acquire`. */
 export interface AcquireOptions {
@@ -20,20 +22,27 @@ export interface AcquireOptions {
 
 /**
  * Limits any code, not just routes: a job, a call to a partner API, a loop.
- * Buckets are shared with routes that use the same `name`.
+ * Buckets are shared with routes that use the same `name`. A cost the bucket can never admit is a
+ * refusal (`allowed: false`, `retryAfterMs: Infinity`), not an error.
  * @example const d = await limiter.acquire(bank.id, { algorithm: 'leaky-bucket', rate: 1, capacity: 20 });
  */
 @Injectable()
 export class LimiterService {
+  private readonly contexts: Readonly<Record<'consume' | 'acquire', DecideContext>>;
+
   constructor(
     private readonly registry: LimiterRegistry,
     private readonly engine: LimiterEngine,
-  ) {}
+    @Inject(LIMITER_OPTIONS) options: ResolvedLimiterOptions,
+  ) {
+    const { onStoreError } = options;
+    this.contexts = { consume: { where: 'LimiterService.consume', onStoreError }, acquire: { where: 'LimiterService.acquire', onStoreError } };
+  }
 
   /** Decides now and never waits: charged when allowed, nothing charged when refused. */
   async consume(key: string, policy: LimitPolicy, cost = 1): Promise<Decision> {
-    const where = 'LimiterService.consume';
-    return (await this.engine.decide([this.entry(where, key, policy, 'reject', cost)], { where })).decision;
+    const context = this.contexts.consume;
+    return (await this.engine.decide([this.entry(context.where, key, policy, 'reject', cost)], context)).decision;
   }
 
   /**
@@ -43,32 +52,26 @@ export class LimiterService {
    */
   async acquire(key: string, policy: LimitPolicy, options: AcquireOptions = {}): Promise<Decision> {
     options.signal?.throwIfAborted();
-    const maxWaitMs = options.maxWaitMs === undefined ? undefined : expectNumber('LimiterService.acquire', 'maxWaitMs', options.maxWaitMs, { min: 0 });
-    const entry = this.entry('LimiterService.acquire', key, policy, 'wait', options.cost ?? 1, maxWaitMs);
-    const verdict = await this.engine.decide([entry], { where: 'LimiterService.acquire' });
-    if (verdict.decision.allowed) await this.engine.hold(verdict, options.signal);
-    return verdict.decision;
+    const context = this.contexts.acquire;
+    const maxWaitMs = options.maxWaitMs === undefined ? undefined : expectNumber(context.where, 'maxWaitMs', options.maxWaitMs, { min: 0 });
+    const reservation = await this.engine.decide([this.entry(context.where, key, policy, 'wait', options.cost ?? 1, maxWaitMs)], context);
+    if (reservation.decision.allowed) await this.engine.hold(reservation, options.signal);
+    return reservation.decision;
   }
 
-  /** The bucket's state now; nothing is charged. */
-  async peek(key: string, policy: LimitPolicy): Promise<Decision> {
-    return this.engine.peek([this.entry('LimiterService.peek', key, policy, 'reject', 1)]);
+  /** The bucket's state now, nothing charged: `allowed` says whether `consume(key, policy, cost)` would be admitted now. */
+  async peek(key: string, policy: LimitPolicy, cost = 1): Promise<Decision> {
+    return this.engine.peek([this.entry('LimiterService.peek', key, policy, 'reject', cost)]);
   }
 
-  /** Forgets `key`'s state under `policy`; without one, in every route's bucket and the 1,000 service policies resolved last. */
+  /** Forgets `key`'s state under `policy`; without one, in every route's bucket and the 1,000 service policies used last. */
   async reset(key: string, policy?: LimitPolicy): Promise<void> {
     const where = 'LimiterService.reset';
-    const normalized = normalizeKey(where, key);
-    const ids = policy ? [this.policy(where, policy, 'reject').id] : this.registry.bucketIds();
-    await Promise.all(ids.map((id) => this.engine.store.reset(id, normalized)));
+    const ids = policy ? [this.registry.servicePolicy(where, policy, 'reject').id] : this.registry.bucketIds();
+    await this.engine.reset(ids, normalizeKey(where, key));
   }
 
-  private entry(where: string, key: string, policy: LimitPolicy, mode: Mode, cost: number, maxWaitMs?: number) {
-    const resolved = this.policy(where, policy, mode, maxWaitMs);
-    return { policy: resolved, key: normalizeKey(where, key), cost: cost === 1 ? 1 : expectCost(where, resolved, cost) };
-  }
-
-  private policy(where: string, policy: LimitPolicy, mode: Mode, maxWaitMs?: number): GcraPolicy {
-    return this.registry.servicePolicy(where, policy, mode, maxWaitMs);
+  private entry(where: string, key: string, policy: LimitPolicy, mode: Mode, cost: number, maxWaitMs?: number): StoreEntry {
+    return { policy: this.registry.servicePolicy(where, policy, mode, maxWaitMs), key: normalizeKey(where, key), cost: cost === 1 ? 1 : expectCost(where, cost) };
   }
 }

@@ -1,13 +1,14 @@
-import { summarize, type Decision, type DecisionSource } from '../core/decision';
 import type { Clock } from '../core/clock';
 import { ClockOffset } from '../core/clock-offset';
+import { summarize, type Decision, type DecisionSource, type StoreErrorPolicy } from '../core/decision';
+import { DEFAULTS } from '../core/defaults';
 import { LimiterStoreError } from '../errors/limiter-store.error';
+import { StoreFallback } from '../failure/store-fallback';
+import type { LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
 import { LimiterEvents } from './limiter-events';
-import { StoreFallback, type StoreErrorPolicy } from '../failure/store-fallback';
-import { LimiterStore, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
 
-/** A decided request: what the caller sees, and what it takes to give its slot back. */
-export interface Verdict {
+/** A decided request: what the caller sees, and what it takes to hold, give back or settle its slot. */
+export interface Reservation {
   readonly decision: Decision;
   /** The entries as `store` holds them (for the local fallback, with each policy scaled to this instance's share). */
   readonly entries: readonly StoreEntry[];
@@ -25,23 +26,26 @@ export interface Verdict {
 export interface DecideContext {
   /** `Controller.method` or `LimiterService.<method>`. */
   readonly where: string;
-  /** What to do when the store fails. @default the module's `onStoreError` */
-  readonly onStoreError?: StoreErrorPolicy;
+  /** What to do when the store fails: the route's policy, resolved once (the module's when the route sets none). */
+  readonly onStoreError: StoreErrorPolicy;
   /** A shadow decision: reported with `dryRun: true`, and the caller will not enforce it. */
   readonly dryRun?: boolean;
 }
 
 /** The engine's settings that come from the module options. */
 export interface EngineOptions {
-  readonly onStoreError: StoreErrorPolicy;
   /** How many processes share the limits: the local fallback takes 1/n of each. */
   readonly instances: number;
 }
 
+/** The context of a decision nobody reports (a JobLimiter ticket, a test): the default failure policy. */
+const UNREPORTED: DecideContext = { where: '', onStoreError: DEFAULTS.onStoreError };
+
 /**
  * Decides requests on the store and holds admitted ones until their slot; shared by the guard,
- * the interceptor and LimiterService so that every path waits, cancels, falls back and reports
- * the same way. A store error never reaches the caller: the failure policy turns it into a decision.
+ * the interceptor, LimiterService and JobLimiter so that every path waits, cancels, falls back
+ * and reports the same way. A store error never reaches the caller: the failure policy turns it
+ * into a decision.
  */
 export class LimiterEngine {
   private readonly offset = new ClockOffset();
@@ -50,44 +54,48 @@ export class LimiterEngine {
   constructor(
     readonly store: LimiterStore,
     readonly clock: Clock,
-    private readonly options: EngineOptions = { onStoreError: 'local', instances: 1 },
+    options: EngineOptions = { instances: DEFAULTS.instances },
     private readonly events = new LimiterEvents(),
   ) {
     this.fallback = new StoreFallback(clock, options.instances);
   }
 
-  async decide(entries: readonly StoreEntry[], context?: DecideContext): Promise<Verdict> {
-    let store = this.store;
-    let held = entries;
-    let source: DecisionSource = 'store';
-    let result: StoreVerdict;
+  /** Whether `decideNow` answers: the store decides in this process, without I/O. */
+  get synchronous(): boolean {
+    return this.store.decideNow !== undefined;
+  }
+
+  /**
+   * `decide` without a promise, for a store that decides in this process (see `synchronous`):
+   * the guard's short path. Such a store has no outage, so no failure policy is involved.
+   */
+  decideNow(entries: readonly StoreEntry[], context: DecideContext = UNREPORTED): Reservation {
+    const at = this.clock.now();
+    const result = this.store.decideNow!(entries);
+    return this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
+  }
+
+  /** Decides a request over all its entries at once, on the store or, when it fails, by the failure policy. */
+  async decide(entries: readonly StoreEntry[], context: DecideContext = UNREPORTED): Promise<Reservation> {
     const sentAt = this.clock.now();
+    let result: StoreVerdict;
     try {
       result = await this.store.decide(entries);
     } catch (error) {
       if (!(error instanceof LimiterStoreError)) throw error;
-      source = context?.onStoreError ?? this.options.onStoreError;
-      if (source === 'local') {
-        store = this.fallback.localStore;
-        held = this.fallback.localEntries(entries);
-        result = await store.decide(held);
-      } else {
-        result = this.fallback.fixed(source, entries);
-      }
+      const source = context.onStoreError;
+      if (source !== 'local') return this.reserve(entries, entries, this.fallback.fixed(source, entries), source, this.store, context, 0);
+      const held = this.fallback.localEntries(entries);
+      const store = this.fallback.localStore;
+      return this.reserve(entries, held, store.decideNow(held), source, store, context, 0);
     }
-    const decision = summarize(
-      entries.map((e) => e.policy),
-      result.outcomes,
-      source,
-    );
-    const local = source === 'store' ? this.offset.observe(result.now, sentAt, this.clock.now()) : 0;
-    if (context && this.events.observesDecisions) {
-      this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, at: result.now + local, dryRun: context.dryRun === true });
-    }
-    return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + local + decision.delayMs, store };
+    return this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
   }
 
-  /** The entries' state now, nothing charged; when the store cannot answer, the state is unknown and reported as full. */
+  /**
+   * The entries' state now, nothing charged: `allowed` says whether a request of each entry's
+   * cost would be admitted. When the store cannot answer, the state is unknown and reported as full.
+   */
   async peek(entries: readonly StoreEntry[]): Promise<Decision> {
     const policies = entries.map((e) => e.policy);
     try {
@@ -104,19 +112,19 @@ export class LimiterEngine {
    * `signal` aborts first, the slot is given back (where that is safe, see core/gcra `cancel`)
    * and the wait rejects with the signal's reason.
    */
-  async hold(verdict: Verdict, signal?: AbortSignal): Promise<void> {
+  async hold(reservation: Reservation, signal?: AbortSignal): Promise<void> {
     try {
-      await this.clock.sleep(verdict.departAt - this.clock.now(), signal);
+      await this.clock.sleep(reservation.departAt - this.clock.now(), signal);
     } catch (reason) {
-      await this.release(verdict);
+      await this.release(reservation);
       throw reason;
     }
   }
 
   /** Gives an admitted request's slot back without waiting; a store that fails to is not the caller's problem. */
-  async release(verdict: Verdict): Promise<void> {
-    if (!verdict.decision.allowed || verdict.decision.source === 'open') return;
-    await verdict.store.cancel(verdict.entries, verdict.tats).catch(() => undefined);
+  async release(reservation: Reservation): Promise<void> {
+    if (!reservation.decision.allowed || reservation.decision.source === 'open') return;
+    await reservation.store.cancel(reservation.entries, reservation.tats).catch(() => undefined);
   }
 
   /**
@@ -124,11 +132,37 @@ export class LimiterEngine {
    * (see core/gcra `settle`). Nothing was charged for a decision the failure policy made (`open`,
    * `closed`), so nothing is settled; a store that fails to settle must not fail the request.
    */
-  async settle(verdict: Verdict, actualCosts: readonly number[]): Promise<void> {
-    const { allowed, source } = verdict.decision;
+  async settle(reservation: Reservation, actualCosts: readonly number[]): Promise<void> {
+    const { allowed, source } = reservation.decision;
     if (!allowed || source === 'open' || source === 'closed') return;
-    const deltas = verdict.entries.map((e, i) => actualCosts[i] - e.cost);
+    const deltas = reservation.entries.map((e, i) => actualCosts[i] - e.cost);
     if (deltas.every((delta) => delta === 0)) return;
-    await verdict.store.settle(verdict.entries, verdict.tats, deltas).catch(() => undefined);
+    await reservation.store.settle(reservation.entries, reservation.tats, deltas).catch(() => undefined);
+  }
+
+  /** Forgets `key` in the buckets with these ids, on the store the decisions are made on. */
+  async reset(bucketIds: readonly string[], key: string): Promise<void> {
+    await Promise.all(bucketIds.map((id) => this.store.reset(id, key)));
+  }
+
+  /** `offset`: how far the local clock reads ahead of the store's (0 when the store's clock is the local one). */
+  private reserve(
+    entries: readonly StoreEntry[],
+    held: readonly StoreEntry[],
+    result: StoreVerdict,
+    source: DecisionSource,
+    store: LimiterStore,
+    context: DecideContext,
+    offset: number,
+  ): Reservation {
+    const decision = summarize(
+      entries.map((e) => e.policy),
+      result.outcomes,
+      source,
+    );
+    if (context !== UNREPORTED && this.events.observesDecisions) {
+      this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, at: result.now + offset, dryRun: context.dryRun === true });
+    }
+    return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + offset + decision.delayMs, store };
   }
 }

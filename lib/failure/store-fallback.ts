@@ -1,14 +1,10 @@
 import type { Clock } from '../core/clock';
+import type { StoreErrorPolicy } from '../core/decision';
 import { peek, type PolicyOutcome } from '../core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../core/policy';
 import type { StoreEntry, StoreVerdict } from '../stores/limiter-store';
 import { MemoryStore } from '../stores/memory/memory.store';
 
-/**
- * What a request gets when the store cannot decide: `open` lets it through, `closed` refuses it
- * (503: the limiter is down, the client did nothing wrong), `local` decides it in this process.
- */
-export type StoreErrorPolicy = 'open' | 'closed' | 'local';
 
 /** Every failure policy, for validation. */
 export const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['local', 'open', 'closed'];

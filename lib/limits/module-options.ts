@@ -1,14 +1,19 @@
 import type { Clock } from '../core/clock';
+import type { StoreErrorPolicy } from '../core/decision';
+import { DEFAULTS } from '../core/defaults';
 import { SystemClock } from '../core/system-clock';
+import { expectKnownKeys, expectNumber, expectObject, expectOneOf } from '../errors/expect';
 import { LimiterConfigError } from '../errors/limiter-config.error';
+import { STORE_ERROR_POLICIES } from '../failure/store-fallback';
+import { resolveMetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
 import { LimiterStore } from '../stores/limiter-store';
 import { validateRedisStoreOptions, type RedisStoreOptions } from '../stores/redis/redis-store-options';
+import { expectDryRun, type DryRun } from './dry-run';
 import type { LimiterModuleOptions } from './limiter-module-options.interface';
-import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
-import { resolveMetricsOptions, type ResolvedMetricsOptions } from '../metrics/metrics-options';
-import { expectDryRun, type DryRun } from './resolve-bucket';
 import { resolveKeyOption, type CallKey } from './resolve-key';
-import { expectKnownKeys, expectNumber, expectObject, expectOneOf } from '../errors/expect';
+
+/** DI token of the resolved (validated, defaulted) module options. */
+export const LIMITER_OPTIONS = Symbol('LIMITER_OPTIONS');
 
 /** Module options with defaults applied: what the providers are built from. */
 export interface ResolvedLimiterOptions {
@@ -37,19 +42,19 @@ export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions 
     store: resolveStore(options.store),
     clock: options.clock === undefined ? new SystemClock() : expectClock(options.clock),
     key: options.key === undefined ? undefined : resolveKeyOption(WHERE, options.key),
-    dryRun: options.dryRun === undefined ? { enabled: false, headers: false } : expectDryRun(WHERE, options.dryRun),
-    headers: options.headers === undefined ? true : expectBoolean('headers', options.headers),
-    onStoreError: options.onStoreError === undefined ? 'local' : expectOneOf(WHERE, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
-    instances: optional('instances', options.instances, 1, { integer: true, min: 1 }),
-    storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, 200, { min: 1, max: 60_000 }),
-    breakerFailures: optional('breakerFailures', options.breakerFailures, 3, { integer: true, min: 1 }),
-    breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, 1000, { min: 1, max: 3_600_000 }),
+    dryRun: options.dryRun === undefined ? DEFAULTS.dryRun : expectDryRun(WHERE, options.dryRun),
+    headers: options.headers === undefined ? DEFAULTS.headers : expectBoolean('headers', options.headers),
+    onStoreError: options.onStoreError === undefined ? DEFAULTS.onStoreError : expectOneOf(WHERE, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
+    instances: optional('instances', options.instances, DEFAULTS.instances, { integer: true, min: 1 }),
+    storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, DEFAULTS.storeTimeoutMs, { min: 1, max: 60_000 }),
+    breakerFailures: optional('breakerFailures', options.breakerFailures, DEFAULTS.breakerFailures, { integer: true, min: 1 }),
+    breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, DEFAULTS.breakerProbeMs, { min: 1, max: 3_600_000 }),
     metrics: resolveMetricsOptions(WHERE, options.metrics),
   };
 }
 
 function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
-  if (store === undefined) return { memory: { maxKeys: 1_000_000 } };
+  if (store === undefined) return { memory: { maxKeys: DEFAULTS.maxKeys } };
   if (store instanceof LimiterStore) return store;
   const spec = expectObject(WHERE, 'store', store) as Record<string, unknown>;
   if (spec.redis !== undefined) {
@@ -59,7 +64,7 @@ function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
   expectKnownKeys(`${WHERE} store`, spec, ['memory']);
   const memory = expectObject(WHERE, 'store.memory', spec.memory ?? {}) as Record<string, unknown>;
   expectKnownKeys(`${WHERE} store.memory`, memory, ['maxKeys']);
-  const maxKeys = memory.maxKeys === undefined ? 1_000_000 : expectNumber(WHERE, 'store.memory.maxKeys', memory.maxKeys, { integer: true, min: 1 });
+  const maxKeys = memory.maxKeys === undefined ? DEFAULTS.maxKeys : expectNumber(WHERE, 'store.memory.maxKeys', memory.maxKeys, { integer: true, min: 1 });
   return { memory: { maxKeys } };
 }
 

@@ -1,29 +1,29 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { StoreErrorPolicy } from '../core/decision';
 import { admissible } from '../core/gcra';
-import { toGcraPolicy, type GcraPolicy, type Mode, type Shape } from '../core/policy';
+import type { GcraPolicy, Mode, Shape } from '../core/policy';
 import { LimiterConfigError } from '../errors/limiter-config.error';
-import { STORE_ERROR_POLICIES, type StoreErrorPolicy } from '../failure/store-fallback';
+import { expectFunction, expectKnownKeys, expectName, expectObject, expectOneOf } from '../errors/expect';
+import { STORE_ERROR_POLICIES } from '../failure/store-fallback';
+import { expectDryRun, type DryRun } from './dry-run';
+import { dynamicPolicy, type PolicyOfCall } from './dynamic-policy';
+import { DEFAULT_MODE, expectCost, resolvePolicy } from './policy-values';
 import { resolveKeyOption, type CallKey } from './resolve-key';
-import { expectFunction, expectKnownKeys, expectName, expectNumber, expectObject, expectOneOf } from '../errors/expect';
 
 /** A value computed per call from the transport's request. */
-type ValueOfCall = (request: any, context: ExecutionContext) => unknown;
-
-/** Dry-run (shadow) mode: decide and report, never refuse nor hold; RateLimit headers only if asked. */
-export interface DryRun {
-  readonly enabled: boolean;
-  readonly headers: boolean;
-}
+export type ValueOfCall = (request: any, context: ExecutionContext) => unknown;
 
 /** How a handler reports what a call really cost, once it has run. */
 export type SettleCost = (result: any, request: any, context: ExecutionContext) => number | Promise<number>;
 
-/** A decorator's or a call's options, validated and turned into the algorithm's units. */
+/** One decorator's options, validated and turned into the algorithm's units (module defaults not applied yet). */
 export interface ResolvedBucket {
   /** The bucket's identity (its `name`, else the route's): calls with the same id and key share one state. */
   readonly id: string;
   /** The policy; a function of the call when `rate` or `capacity` is. */
-  readonly policy: GcraPolicy | ((request: any, context: ExecutionContext) => Promise<GcraPolicy>);
+  readonly policy: GcraPolicy | PolicyOfCall;
+  /** The policy's mode (known at start-up even when the policy is worked out per call). */
+  readonly mode: Mode;
   /** Units per call; a function of the call when `cost` is (validated per call). */
   readonly cost: number | ValueOfCall;
   readonly key?: CallKey;
@@ -38,18 +38,6 @@ export interface ResolvedBucket {
 }
 
 const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError', 'dryRun', 'settle'] as const;
-const MODES: readonly Mode[] = ['reject', 'wait'];
-
-/** The rates and capacity accepted: beyond them T or tau overflow or lose the precision GCRA needs (one per ~11.6 days at the least). */
-export const MIN_RATE = 1e-6;
-export const MAX_RATE = 1e9;
-export const MAX_CAPACITY = 1e12;
-
-/** Variants of one dynamic policy kept ready (plans and tiers are few); past this the cache starts over. */
-const MAX_VARIANTS = 1000;
-
-/** Each shape's mode when none is given: the token bucket refuses, the leaky bucket shapes. */
-export const DEFAULT_MODE: Readonly<Record<Shape, Mode>> = { 'token-bucket': 'reject', 'leaky-bucket': 'wait' };
 
 /**
  * Validates `@TokenBucket` / `@LeakyBucket` options given at `where` (e.g. `RefundsController.refund
@@ -60,12 +48,13 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
   const options = expectObject(where, 'options', raw) as Record<string, unknown>;
   expectKnownKeys(where, options, BUCKET_FIELDS);
   const id = options.name === undefined ? defaultId : expectName(where, 'name', options.name);
-  const policy = resolvePolicySource(where, shape, options, id);
-  const cost = resolveCost(where, policy, options.cost);
+  const { rate, capacity } = options;
+  const policy = typeof rate === 'function' || typeof capacity === 'function' ? dynamicPolicy(where, shape, options, id) : resolvePolicy(where, shape, options, id);
   return {
     id,
     policy,
-    cost,
+    mode: typeof policy === 'function' ? ((options.mode as Mode | undefined) ?? DEFAULT_MODE[shape]) : policy.mode,
+    cost: resolveCost(where, policy, options.cost),
     key: options.key === undefined ? undefined : resolveKeyOption(where, options.key),
     label: options.name === undefined ? shape : id,
     onStoreError: options.onStoreError === undefined ? undefined : expectOneOf(where, 'onStoreError', options.onStoreError, STORE_ERROR_POLICIES),
@@ -74,75 +63,19 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
   };
 }
 
-/** A policy from plain numbers (`rate`, `capacity`, `mode`, `maxWaitMs`), or a LimiterConfigError naming the field. */
-export function resolvePolicy(where: string, shape: Shape, options: Record<string, unknown>, id: string): GcraPolicy {
-  const rate = expectNumber(where, 'rate', options.rate, { min: MIN_RATE, max: MAX_RATE });
-  const capacity = expectNumber(where, 'capacity', options.capacity, { integer: true, min: 1, max: MAX_CAPACITY });
-  const mode = options.mode === undefined ? DEFAULT_MODE[shape] : expectOneOf(where, 'mode', options.mode, MODES);
-  let maxWaitMs: number | undefined;
-  if (options.maxWaitMs !== undefined) {
-    if (mode === 'reject') throw new LimiterConfigError(where, 'maxWaitMs', 'absent when `mode` is "reject" (set `mode: "wait"`)', options.maxWaitMs);
-    maxWaitMs = expectNumber(where, 'maxWaitMs', options.maxWaitMs, { min: 0 });
-  }
-  return toGcraPolicy({ id, shape, mode, rate, capacity, maxWaitMs });
-}
-
-/** A cost this policy can ever admit: an integer >= 1 whose time fits the bucket (and the wait, if any). */
-export function expectCost(where: string, policy: GcraPolicy, value: unknown): number {
-  const cost = expectNumber(where, 'cost', value, { integer: true, min: 1 });
-  if (!admissible(policy, cost)) {
-    const why =
-      policy.shape === 'token-bucket' && policy.mode === 'wait'
-        ? `an integer whose wait fits \`maxWaitMs\` (${policy.maxWaitMs} ms): at most ${Math.floor((policy.tauMs + policy.maxWaitMs) / policy.emissionMs)}`
-        : `an integer <= capacity (${policy.capacity}), or it could never pass`;
-    throw new LimiterConfigError(where, 'cost', why, value);
-  }
-  return cost;
-}
-
-/** A cost computed for one call: a whole number of units; more than the bucket holds is refused by the bucket, not here. */
-export function expectCallCost(where: string, value: unknown): number {
-  return expectNumber(where, 'cost', value, { integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });
-}
-
-/** An actual cost reported by `settle`: a whole number of units, 0 when the call used nothing. */
-export function expectSettledCost(where: string, value: unknown): number {
-  return expectNumber(where, 'settle', value, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-}
-
-function resolvePolicySource(where: string, shape: Shape, options: Record<string, unknown>, id: string): ResolvedBucket['policy'] {
-  const { rate, capacity } = options;
-  if (typeof rate !== 'function' && typeof capacity !== 'function') return resolvePolicy(where, shape, options, id);
-  // Check now what does not depend on the call (a probe policy with the dynamic parts set to 1).
-  resolvePolicy(where, shape, { ...options, rate: typeof rate === 'function' ? 1 : rate, capacity: typeof capacity === 'function' ? 1 : capacity }, id);
-  const variants = new Map<string, GcraPolicy>();
-  return async (request, context) => {
-    const r = typeof rate === 'function' ? await rate(request, context) : rate;
-    const c = typeof capacity === 'function' ? await capacity(request, context) : capacity;
-    const variant = typeof r === 'number' && typeof c === 'number' ? `${r}|${c}` : undefined;
-    const cached = variant === undefined ? undefined : variants.get(variant);
-    if (cached) return cached;
-    const policy = resolvePolicy(where, shape, { ...options, rate: r, capacity: c }, id);
-    if (variants.size >= MAX_VARIANTS) variants.clear();
-    variants.set(variant!, policy);
-    return policy;
-  };
-}
-
+/**
+ * A constant cost is checked against a constant policy at start-up: one that could never pass
+ * would make the route refuse every call, a mistake in the code rather than in the data.
+ * Costs of the call (functions) and costs with a per-call policy are refused by the bucket instead.
+ */
 function resolveCost(where: string, policy: ResolvedBucket['policy'], cost: unknown): ResolvedBucket['cost'] {
   if (cost === undefined) return 1;
   if (typeof cost === 'function') return cost as ValueOfCall;
-  // With a dynamic policy, whether a cost fits is known per call (the bucket refuses one that never fits).
-  return typeof policy === 'function' ? expectCallCost(where, cost) : expectCost(where, policy, cost);
-}
-
-/** `dryRun: true | false | { headers: boolean }`, for a decorator or the module. */
-export function expectDryRun(where: string, value: unknown): DryRun {
-  if (typeof value === 'boolean') return { enabled: value, headers: false };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    expectKnownKeys(where, value, ['headers'], 'dryRun');
-    const { headers } = value as { headers?: unknown };
-    if (headers === undefined || typeof headers === 'boolean') return { enabled: true, headers: headers ?? false };
-  }
-  throw new LimiterConfigError(where, 'dryRun', 'true, false or { headers: boolean }', value);
+  const units = expectCost(where, cost);
+  if (typeof policy === 'function' || admissible(policy, units)) return units;
+  const why =
+    policy.shape === 'token-bucket' && policy.mode === 'wait'
+      ? `an integer whose wait fits \`maxWaitMs\` (${policy.maxWaitMs} ms): at most ${Math.floor((policy.tauMs + policy.maxWaitMs) / policy.emissionMs)}`
+      : `an integer <= capacity (${policy.capacity}), or it could never pass`;
+  throw new LimiterConfigError(where, 'cost', why, cost);
 }

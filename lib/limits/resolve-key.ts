@@ -1,46 +1,39 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { LimiterConfigError } from '../errors/limiter-config.error';
+import { expectKnownKeys, expectName } from '../errors/expect';
 import type { LimitedCall } from '../transports/limited-call';
 import type { KeyResolver } from './key-resolver.interface';
+import type { MaybePromise } from './maybe-promise';
 import { usableKey } from './normalize-key';
-import { expectKnownKeys, expectName } from '../errors/expect';
 
-/** A validated key option: the key of one call, or undefined when it has none (then the default key applies). */
-export type CallKey = (call: LimitedCall, context: ExecutionContext) => unknown;
-
-/** The keys read from `request.user`: a call is decided on them once authentication has run. */
-const userKeys = new WeakSet<CallKey>();
-
-/** Whether this key is read from `request.user` (`'user'`, `{ user }`). */
-export function readsUser(key: CallKey | undefined): boolean {
-  return key !== undefined && userKeys.has(key);
-}
-
-function userKey(key: CallKey): CallKey {
-  userKeys.add(key);
-  return key;
+/** A validated key option. */
+export interface CallKey {
+  /** The key of one call, or undefined when it has none (then the transport's default key applies). */
+  readonly of: (call: LimitedCall, context: ExecutionContext) => MaybePromise<unknown>;
+  /** Whether it is read from the signed-in user (`'user'`, `{ user }`): such a call is decided once authentication has run. */
+  readonly readsUser: boolean;
 }
 
 const EXPECTED = `'ip', 'user', { user: '<field>' }, { header: '<name>' } or a function (request, context) => key`;
 
-/** Validates a `key` option at start-up and turns it into a CallKey. */
+/** Validates a `key` option at start-up; `where` names it in errors. */
 export function resolveKeyOption(where: string, value: unknown): CallKey {
   if (typeof value === 'function') {
     const resolver = value as KeyResolver;
-    return (call, context) => resolver(call.request, context);
+    return { of: (call, context) => resolver(call.request, context), readsUser: false };
   }
-  if (value === 'ip') return (call) => call.ip();
-  if (value === 'user') return userKey((call) => prefixed('user', userField(call.user(), 'id') ?? userField(call.user(), 'sub')));
+  if (value === 'ip') return { of: (call) => call.ip(), readsUser: false };
+  if (value === 'user') return { of: (call) => prefixed('user', userField(call.user(), 'id') ?? userField(call.user(), 'sub')), readsUser: true };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     expectKnownKeys(where, value, ['user', 'header'], 'key');
     const spec = value as { user?: unknown; header?: unknown };
     if (spec.user !== undefined && spec.header === undefined) {
       const field = expectName(where, 'key.user', spec.user);
-      return userKey((call) => prefixed('user', userField(call.user(), field)));
+      return { of: (call) => prefixed('user', userField(call.user(), field)), readsUser: true };
     }
     if (spec.header !== undefined && spec.user === undefined) {
       const name = expectName(where, 'key.header', spec.header).toLowerCase();
-      return (call) => prefixed('header', call.header(name));
+      return { of: (call) => prefixed('header', call.header(name)), readsUser: false };
     }
   }
   throw new LimiterConfigError(where, 'key', EXPECTED, value);

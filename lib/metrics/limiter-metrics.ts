@@ -1,14 +1,9 @@
-import type { Provider } from '@nestjs/common';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import { LimiterEvents, type DecisionEvent } from '../engine/limiter-events';
 import type { BreakerState } from '../failure/circuit-breaker';
-import { LIMITER_OPTIONS } from '../limits/limiter.constants';
-import { MODULE_OPTIONS_TOKEN } from '../module/limiter.module-definition';
-import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
-import type { ResolvedLimiterOptions } from '../limits/module-options';
 import type { MetricsRegistry, ResolvedMetricsOptions } from './metrics-options';
-import { loadPromClient, type PromClientModule } from './prom-client';
+import type { PromClientModule } from './prom-client';
 
 const WHERE = 'LimiterModule options';
 
@@ -85,11 +80,3 @@ function registered<M extends object>(
   if (existing instanceof kind && labels.join() === labelNames.join()) return existing;
   throw new LimiterConfigError(WHERE, 'metrics.prefix', `a prefix under which \`${name}\` is free, or nest-limiter's own ${kind.name.toLowerCase()}`, prefix);
 }
-
-/** When `metrics` is on, the metrics (prom-client is loaded then, and only then); null otherwise. */
-export const metricsProvider: Provider = {
-  provide: LimiterMetrics,
-  useFactory: ({ metrics }: ResolvedLimiterOptions, raw: LimiterModuleOptions, events: LimiterEvents) =>
-    metrics ? new LimiterMetrics(loadPromClient(WHERE, raw.metrics), metrics, events) : null,
-  inject: [LIMITER_OPTIONS, MODULE_OPTIONS_TOKEN, LimiterEvents],
-};

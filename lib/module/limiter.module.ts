@@ -1,25 +1,26 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { LimiterEngine } from '../engine/limiter-engine';
 import { LimiterEvents } from '../engine/limiter-events';
-import { LimiterExplorer } from '../enforcement/limiter.explorer';
 import { CallDecider } from '../enforcement/call-decider';
+import { CallLedger } from '../enforcement/call-ledger';
+import { LimiterExplorer } from '../enforcement/limiter.explorer';
 import { LimiterGuard } from '../enforcement/limiter.guard';
 import { LimiterInterceptor } from '../enforcement/limiter.interceptor';
-import { LIMITER_OPTIONS } from '../limits/limiter.constants';
-import { LimiterEngine } from '../engine/limiter-engine';
 import { LimiterLifecycle } from '../enforcement/limiter-lifecycle';
-import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './limiter.module-definition';
-import { engineProvider, optionsProvider, storeProvider } from './limiter.providers';
-import { LimiterRegistry } from '../limits/limiter.registry';
 import { LimiterService } from '../enforcement/limiter.service';
-import { metricsProvider } from '../metrics/limiter-metrics';
-import type { ResolvedLimiterOptions } from '../limits/module-options';
+import { LimiterRegistry } from '../limits/limiter.registry';
+import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
+import { LimiterMetrics } from '../metrics/limiter-metrics';
 import { LimiterStore } from '../stores/limiter-store';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './limiter.module-definition';
+import { engineProvider, metricsProvider, optionsProvider, storeProvider } from './limiter.providers';
 
 /**
  * Rate limiting and traffic shaping: provides LimiterService, and applies `@TokenBucket` /
- * `@LeakyBucket` to every route through a global guard (decide, 429) and interceptor (hold
- * until the slot), so a decorated route cannot be left unprotected by a forgotten `@UseGuards`.
+ * `@LeakyBucket` to every route through a global guard (decide, 429), plus an interceptor (hold
+ * until the slot, settle) attached to the handlers that need one, so a decorated route cannot be
+ * left unprotected by a forgotten `@UseGuards`.
  * @example @Module({ imports: [LimiterModule.forRoot()] }) export class AppModule {}
  */
 @Module({
@@ -33,14 +34,14 @@ import { LimiterStore } from '../stores/limiter-store';
     LimiterRegistry,
     LimiterService,
     LimiterLifecycle,
-    LimiterExplorer,
+    CallLedger,
     CallDecider,
-    LimiterGuard,
     LimiterInterceptor,
+    LimiterGuard,
+    LimiterExplorer,
     { provide: APP_GUARD, useExisting: LimiterGuard },
-    { provide: APP_INTERCEPTOR, useExisting: LimiterInterceptor },
   ],
-  exports: [LimiterService, LimiterEvents, LimiterStore, CallDecider, LimiterGuard, LimiterInterceptor, LimiterRegistry, LimiterEngine, LimiterLifecycle],
+  exports: [LimiterService, LimiterEvents, LimiterStore, LimiterEngine, LimiterRegistry, LimiterGuard, LimiterInterceptor, CallDecider, CallLedger, LimiterLifecycle, LimiterMetrics],
 })
 export class LimiterModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   constructor(

@@ -1,15 +1,18 @@
 import type { Provider } from '@nestjs/common';
 import { SystemClock } from '../core/system-clock';
+import { LimiterEngine } from '../engine/limiter-engine';
 import { LimiterEvents } from '../engine/limiter-events';
 import { GuardedStore } from '../failure/guarded-store';
-import { LIMITER_OPTIONS } from '../limits/limiter.constants';
-import { LimiterEngine } from '../engine/limiter-engine';
-import { MODULE_OPTIONS_TOKEN } from './limiter.module-definition';
 import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
-import { resolveModuleOptions, type ResolvedLimiterOptions } from '../limits/module-options';
+import { LIMITER_OPTIONS, resolveModuleOptions, type ResolvedLimiterOptions } from '../limits/module-options';
+import { LimiterMetrics } from '../metrics/limiter-metrics';
+import { loadPromClient } from '../metrics/prom-client';
 import { LimiterStore } from '../stores/limiter-store';
 import { MemoryStore } from '../stores/memory/memory.store';
 import { RedisStore } from '../stores/redis/redis.store';
+import { MODULE_OPTIONS_TOKEN } from './limiter.module-definition';
+
+const WHERE = 'LimiterModule options';
 
 /** Validates the module options (forRoot's, and forRootAsync's factory result) when the app starts. */
 export const optionsProvider: Provider = {
@@ -30,17 +33,25 @@ export const storeProvider: Provider = {
 };
 
 /**
- * Decides and holds requests by the module's clock, with the module's failure policy. A store
- * other than memory is put behind a deadline and a circuit breaker, timed by real time: a
- * network does not follow a fake clock.
+ * Decides and holds requests by the module's clock. A store that can fail or hang (one without
+ * `decideNow`: it decides over a network) is put behind a deadline and a circuit breaker, timed
+ * by real time: a network does not follow a fake clock.
  */
 export const engineProvider: Provider = {
   provide: LimiterEngine,
   useFactory: (store: LimiterStore, options: ResolvedLimiterOptions, events: LimiterEvents) => {
     const guard = { timeoutMs: options.storeTimeoutMs, failures: options.breakerFailures, probeAfterMs: options.breakerProbeMs };
     const decided =
-      store instanceof MemoryStore ? store : new GuardedStore(store, new SystemClock(0), guard, (state, error) => events.emit('storeHealth', { state, error }));
-    return new LimiterEngine(decided, options.clock, { onStoreError: options.onStoreError, instances: options.instances }, events);
+      store.decideNow !== undefined ? store : new GuardedStore(store, new SystemClock(0), guard, (state, error) => events.emit('storeHealth', { state, error }));
+    return new LimiterEngine(decided, options.clock, { instances: options.instances }, events);
   },
   inject: [LimiterStore, LIMITER_OPTIONS, LimiterEvents],
+};
+
+/** When `metrics` is on, the metrics (prom-client is loaded then, and only then); null otherwise. */
+export const metricsProvider: Provider = {
+  provide: LimiterMetrics,
+  useFactory: ({ metrics }: ResolvedLimiterOptions, raw: LimiterModuleOptions, events: LimiterEvents) =>
+    metrics ? new LimiterMetrics(loadPromClient(WHERE, raw.metrics), metrics, events) : null,
+  inject: [LIMITER_OPTIONS, MODULE_OPTIONS_TOKEN, LimiterEvents],
 };

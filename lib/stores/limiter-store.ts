@@ -24,7 +24,14 @@ export abstract class LimiterStore {
   /** Decides a request over all its entries atomically: charged to every entry, or to none. */
   abstract decide(entries: readonly StoreEntry[]): Promise<StoreVerdict>;
 
-  /** The entries' state now; nothing is charged (costs are ignored). */
+  /**
+   * `decide` without a promise, defined by a store that decides in this process without I/O (the
+   * memory store): the guard then answers synchronously, and the store is used without a deadline
+   * or circuit breaker, which only a store that can fail or hang needs. Network stores leave it out.
+   */
+  decideNow?(entries: readonly StoreEntry[]): StoreVerdict;
+
+  /** The entries' state now, nothing charged: each outcome's `admits` says whether a request of that entry's cost would be admitted. */
   abstract peek(entries: readonly StoreEntry[]): Promise<StoreVerdict>;
 
   /**

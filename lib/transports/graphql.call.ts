@@ -16,15 +16,10 @@ export class GraphqlCall extends HttpCall {
   override readonly transport = 'graphql' as const;
 
   /** `args` is the resolver's (root, args, context, info). */
-  constructor(private readonly args: unknown[]) {
+  constructor(args: unknown[]) {
     const context = (args[2] ?? {}) as Record<string, any>;
     const request = context.req ?? context.request ?? context.reply?.request;
     super(request, context.reply ?? context.res ?? request?.res);
-  }
-
-  // One HTTP request carries many resolver calls: each is decided on its own.
-  override get marker(): object {
-    return this.args;
   }
 
   override refused(decision: Decision): Error {

@@ -19,10 +19,6 @@ export class HttpCall implements LimitedCall {
     private readonly response: any,
   ) {}
 
-  get marker(): object {
-    return this.request;
-  }
-
   ip(): string | undefined {
     const ip = clientIp(this.request);
     return ip === 'unknown' ? undefined : ip;

@@ -15,12 +15,6 @@ export interface LimitedCall {
    * resolver serves both), the socket of a WebSocket message, the data of a microservice message.
    */
   readonly request: unknown;
-  /**
-   * The object this call's verdict is pinned to, so that a guard registered twice decides once
-   * and the interceptor finds the verdict: the HTTP request, else the handler's argument list
-   * (Nest hands the same array to the guards and the interceptors of one call).
-   */
-  readonly marker: object;
   /** The caller's address as a bucket key (IPv6 by /64), when the transport exposes one. */
   ip(): string | undefined;
   /** The signed-in user, where authentication put one (`request.user`, socket.io `client.data.user`). */

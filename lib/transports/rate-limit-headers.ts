@@ -1,28 +1,50 @@
 import type { Decision, PolicyDecision } from '../core/decision';
 
+/** What the RateLimit-Policy header says of one policy: its capacity and how often a unit comes back. */
+interface PolicyShape {
+  readonly capacity: number;
+  readonly emissionMs: number;
+}
+
 /**
  * The response headers of a limited request, per draft-ietf-httpapi-ratelimit-headers-10:
  * `RateLimit-Policy: "name";q=<capacity>;w=<seconds to refill it>` and
  * `RateLimit: "name";r=<remaining>;t=<seconds until one more unit>`, one item per policy;
  * plus `Retry-After` (whole seconds, rounded up, never earlier than `t`) on a refusal.
+ * `policy` is the RateLimit-Policy value when it was worked out once for fixed policies.
  */
-export function rateLimitHeaders(decision: Decision, labels: readonly string[]): Record<string, string> {
+export function rateLimitHeaders(decision: Decision, labels: readonly string[], policy?: string): Record<string, string> {
   const headers: Record<string, string> = {
-    'RateLimit-Policy': decision.policies.map((p, i) => `${sfString(labels[i])};q=${p.limit};w=${windowSeconds(p)}`).join(', '),
-    RateLimit: decision.policies.map((p, i) => `${sfString(labels[i])};r=${p.remaining};t=${toSeconds(nextUnitMs(p))}`).join(', '),
+    'RateLimit-Policy': policy ?? policyHeader(decision.policies.map((p) => ({ capacity: p.limit, emissionMs: p.emissionMs })), labels),
+    RateLimit: rateLimitHeader(decision, labels),
   };
   if (!decision.allowed && Number.isFinite(decision.retryAfterMs)) headers['Retry-After'] = String(toSeconds(decision.retryAfterMs));
   return headers;
 }
 
+/** The RateLimit-Policy value: it depends on the policies alone, so a route with fixed ones builds it once. */
+export function policyHeader(policies: readonly PolicyShape[], labels: readonly string[]): string {
+  let value = '';
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i];
+    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};q=${p.capacity};w=${Math.max(1, toSeconds(p.capacity * p.emissionMs))}`;
+  }
+  return value;
+}
+
+/** The RateLimit value: what is left of each policy after this decision. */
+function rateLimitHeader(decision: Decision, labels: readonly string[]): string {
+  let value = '';
+  for (let i = 0; i < decision.policies.length; i++) {
+    const p = decision.policies[i];
+    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};r=${p.remaining};t=${toSeconds(nextUnitMs(p))}`;
+  }
+  return value;
+}
+
 /** Whole seconds, rounded up: a client told to come back early would only be refused again. */
 export function toSeconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000 - 1e-9));
-}
-
-/** The time it takes an empty bucket to fill (a full queue to drain): the window `q` units are spread over. */
-function windowSeconds(p: PolicyDecision): number {
-  return Math.max(1, toSeconds(p.limit * p.emissionMs));
 }
 
 /** When the next unit of quota comes back: after a refusal, when the same request would pass. */
@@ -34,5 +56,5 @@ function nextUnitMs(p: PolicyDecision): number {
 
 /** An RFC 9651 sf-string: printable ASCII only, with `\` and `"` escaped. */
 function sfString(text: string): string {
-  return `"${text.replace(/[^\x20-\x7e]/g, '?').replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(text) ? `"${text}"` : `"${text.replace(/[^\x20-\x7e]/g, '?').replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

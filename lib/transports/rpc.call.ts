@@ -19,13 +19,13 @@ export class RpcCall extends MessageCall implements LimitedCall {
   readonly request: any;
 
   /** `args` is the handler's (data, context). */
-  constructor(readonly marker: unknown[]) {
+  constructor(private readonly args: unknown[]) {
     super();
-    this.request = marker[0];
+    this.request = args[0];
   }
 
   ip(): string | undefined {
-    const context = this.marker[1] as { getSocketRef?: () => any } | undefined;
+    const context = this.args[1] as { getSocketRef?: () => any } | undefined;
     const address: unknown = context?.getSocketRef?.()?.socket?.remoteAddress;
     return typeof address === 'string' && address.length > 0 ? groupAddress(address) : undefined;
   }
@@ -35,7 +35,7 @@ export class RpcCall extends MessageCall implements LimitedCall {
   }
 
   header(name: string): string | undefined {
-    const context = this.marker[1] as { getHeaders?: () => any } | undefined;
+    const context = this.args[1] as { getHeaders?: () => any } | undefined;
     const value = context?.getHeaders?.()?.[name.toLowerCase()];
     return typeof value === 'string' ? value : undefined;
   }

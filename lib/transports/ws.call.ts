@@ -16,9 +16,9 @@ export class WsCall extends MessageCall implements LimitedCall {
   readonly request: any;
 
   /** `args` is the handler's (client, data, ...). */
-  constructor(readonly marker: unknown[]) {
+  constructor(private readonly args: unknown[]) {
     super();
-    this.request = marker[0];
+    this.request = args[0];
   }
 
   ip(): string | undefined {

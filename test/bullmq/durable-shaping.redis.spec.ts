@@ -1,6 +1,6 @@
 import { Controller, Post, Req, type INestApplication } from '@nestjs/common';
 import { LeakyBucket, LimiterModule, type LimitPolicy } from '../../lib';
-import { verdictOf } from '../../lib/enforcement/call-ledger';
+import { reservationOf } from '../../lib/enforcement/call-ledger';
 import { createApp, urlOf } from '../support/app-factory';
 import type { Start } from './fake-bank';
 import { RefundFleet } from './refund-fleet';
@@ -97,7 +97,7 @@ describe('durable shaping: BullMQ workers in 3 processes paced by one Redis buck
       @Post()
       @LeakyBucket({ rate, capacity: 10, name: 'bank-S', key: () => 'S' })
       refund(@Req() request: object): void {
-        const verdict = verdictOf(request)!;
+        const verdict = reservationOf(request)!;
         routeStarts.push({ job: 'http', bank: 'S', slot: verdict.now + verdict.decision.delayMs, wall: wall(), pid: process.pid });
       }
     }

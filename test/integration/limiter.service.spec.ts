@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { FakeClock, LimiterConfigError, LimiterModule, LimiterService, type LimitPolicy } from '../../lib';
+import { FakeClock, LimiterModule, LimiterService, type LimitPolicy } from '../../lib';
 
 const BURSTY: LimitPolicy = { algorithm: 'token-bucket', rate: 10, capacity: 20 };
 const ONE_AT_A_TIME: LimitPolicy = { algorithm: 'token-bucket', rate: 5, capacity: 1 };
@@ -38,8 +38,9 @@ describe('LimiterService', () => {
       expect(await limiter.consume('bob', BURSTY, 20)).toMatchObject({ allowed: true, remaining: 0 });
     });
 
-    it('refuses a cost the bucket can never admit with a typed error', async () => {
-      await expect(limiter.consume('ann', BURSTY, 21)).rejects.toThrow(LimiterConfigError);
+    it('refuses a cost the bucket can never admit, charging nothing (a batch size from data is no programming error)', async () => {
+      await expect(limiter.consume('ann', BURSTY, 21)).resolves.toMatchObject({ allowed: false, retryAfterMs: Infinity, remaining: 20 });
+      await expect(limiter.consume('ann', BURSTY, 20)).resolves.toMatchObject({ allowed: true, remaining: 0 });
       await expect(limiter.consume('ann', BURSTY, 0)).rejects.toThrow('expected `cost` to be an integer >= 1, got 0 (number)');
     });
 

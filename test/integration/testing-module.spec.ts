@@ -1,7 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import * as api from '../../lib';
 import { FakeClock, LimiterService, LimiterStore, MemoryStore, type LimitPolicy } from '../../lib';
-import { LIMITER_OPTIONS } from '../../lib/limits/limiter.constants';
+import { LIMITER_OPTIONS } from '../../lib/limits/module-options';
 import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import type { ResolvedLimiterOptions } from '../../lib/limits/module-options';
 import * as testing from '../../lib/testing';

@@ -1,6 +1,6 @@
 import { FakeClock, LimiterStoreError } from '../../lib';
 import { toGcraPolicy } from '../../lib/core/policy';
-import type { StoreErrorPolicy } from '../../lib/failure/store-fallback';
+import type { StoreErrorPolicy } from '../../lib/core/decision';
 import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
 import { MemoryStore } from '../../lib/stores/memory/memory.store';
@@ -8,6 +8,7 @@ import { MemoryStore } from '../../lib/stores/memory/memory.store';
 // rate 10/s, capacity 20: T = 100 ms; with 2 instances the local fallback holds rate 5/s, capacity 10 (T = 200 ms).
 const tokens = toGcraPolicy({ id: 'tokens', shape: 'token-bucket', mode: 'reject', rate: 10, capacity: 20 });
 const entry = (cost: number): StoreEntry => ({ policy: tokens, key: 'k', cost });
+const LOCAL = { where: 'test', onStoreError: 'local' } as const;
 
 /** A store that is down: every call fails as a guarded store's does. */
 class DownStore extends MemoryStore {
@@ -47,8 +48,8 @@ describe('LimiterEngine.settle', () => {
   it.each<StoreErrorPolicy>(['open', 'closed'])('does nothing for a decision the failure policy %s made (nothing was charged)', async (onStoreError) => {
     const store = new DownStore({ clock });
     const settle = jest.spyOn(store, 'settle');
-    const engine = new LimiterEngine(store, clock, { onStoreError, instances: 1 });
-    const verdict = await engine.decide([entry(5)]);
+    const engine = new LimiterEngine(store, clock, { instances: 1 });
+    const verdict = await engine.decide([entry(5)], { where: 'test', onStoreError });
     expect(verdict.decision.source).toBe(onStoreError);
     await engine.settle(verdict, [1]);
     expect(settle).not.toHaveBeenCalled();
@@ -62,20 +63,20 @@ describe('LimiterEngine.settle', () => {
   });
 
   it('settles a local fallback decision in the units of the local share it was charged', async () => {
-    const engine = new LimiterEngine(new DownStore({ clock }), clock, { onStoreError: 'local', instances: 2 });
-    const verdict = await engine.decide([entry(5)]);
+    const engine = new LimiterEngine(new DownStore({ clock }), clock, { instances: 2 });
+    const verdict = await engine.decide([entry(5)], LOCAL);
     expect(verdict.decision).toMatchObject({ source: 'local', remaining: 5 });
     await engine.settle(verdict, [1]);
     // 4 units of 200 ms came back: 9 left, so 9 pass and a 10th does not
-    expect((await engine.decide([entry(9)])).decision).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await engine.decide([entry(9)], LOCAL)).decision).toMatchObject({ allowed: true, remaining: 0 });
   });
 });
 
 describe('LimiterEngine.release', () => {
   it('gives a local fallback slot back in the units of the local share it was charged', async () => {
     const clock = new FakeClock(1_000);
-    const engine = new LimiterEngine(new DownStore({ clock }), clock, { onStoreError: 'local', instances: 2 });
-    await engine.release(await engine.decide([entry(5)]));
-    expect((await engine.decide([entry(10)])).decision).toMatchObject({ allowed: true, remaining: 0 });
+    const engine = new LimiterEngine(new DownStore({ clock }), clock, { instances: 2 });
+    await engine.release(await engine.decide([entry(5)], LOCAL));
+    expect((await engine.decide([entry(10)], LOCAL)).decision).toMatchObject({ allowed: true, remaining: 0 });
   });
 });

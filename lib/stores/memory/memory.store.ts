@@ -1,4 +1,5 @@
 import { cancel, decideAll, outcome, peek, settle, step } from '../../core/gcra';
+import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
@@ -28,7 +29,7 @@ export class MemoryStore extends LimiterStore {
   constructor(options: MemoryStoreOptions = {}) {
     super();
     this.clock = options.clock ?? new SystemClock();
-    this.table = new KeyTable(options.maxKeys ?? 1_000_000);
+    this.table = new KeyTable(options.maxKeys ?? DEFAULTS.maxKeys);
   }
 
   /** How many (policy, key) states are held now. */
@@ -40,7 +41,6 @@ export class MemoryStore extends LimiterStore {
     return this.decideNow(entries);
   }
 
-  /** The synchronous form of `decide`, for callers that are already on the hot path. */
   decideNow(entries: readonly StoreEntry[]): StoreVerdict {
     if (entries.length === 1) return this.decideOne(entries);
     const now = this.clock.now();
@@ -78,7 +78,7 @@ export class MemoryStore extends LimiterStore {
 
   async peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
     const now = this.clock.now();
-    return { now, outcomes: entries.map((e) => peek(this.table.get(e.policy.id, e.key), now, e.policy)) };
+    return { now, outcomes: entries.map((e) => peek(this.table.get(e.policy.id, e.key), now, e.policy, e.cost)) };
   }
 
   async cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {

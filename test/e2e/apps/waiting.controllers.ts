@@ -1,6 +1,6 @@
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { LeakyBucket, TokenBucket, type Clock } from '../../../lib';
-import { verdictOf } from '../../../lib/enforcement/call-ledger';
+import { reservationOf } from '../../../lib/enforcement/call-ledger';
 
 /** Handler start times, as read from the module's clock, by route. */
 export const starts = new Map<string, number[]>();
@@ -41,7 +41,7 @@ export class WaitingController {
   @Get('fast')
   @LeakyBucket({ rate: 20, capacity: 100 })
   fast(@Req() request: object): string {
-    lateness.push(clockRef.current!.now() - verdictOf(request)!.departAt);
+    lateness.push(clockRef.current!.now() - reservationOf(request)!.departAt);
     return started('fast');
   }
 

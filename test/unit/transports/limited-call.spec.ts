@@ -12,7 +12,7 @@ import type { LimitedCall } from '../../../lib/transports/limited-call';
 
 const context = {} as ExecutionContext;
 const refusedAfter = (retryAfterMs: number) => ({ allowed: false, retryAfterMs }) as Decision;
-const keyOf = (option: unknown, call: LimitedCall) => resolveKeyOption('Test.route', option)(call, context);
+const keyOf = (option: unknown, call: LimitedCall) => resolveKeyOption('Test.route', option).of(call, context);
 
 const httpRequest = { ip: '2001:db8:1:2:3:4:5:6', user: { id: 42, sub: 'auth0|7', tenantId: 't1' }, headers: { 'x-api-key': 'k' } };
 const socketIo = { handshake: { address: '::ffff:10.0.0.9', headers: { 'x-api-key': 'ws-k' } }, data: { user: { id: 'sio' } } };
