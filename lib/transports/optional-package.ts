@@ -1,5 +1,3 @@
-const loaded = new Map<string, unknown>();
-
 /**
  * Loads a package nest-limiter uses for one transport only (graphql, @nestjs/websockets,
  * @nestjs/microservices): it is installed whenever a call arrives through that transport, and
@@ -7,10 +5,6 @@ const loaded = new Map<string, unknown>();
  * filters recognise their exception classes with `instanceof`.
  */
 export function optionalPackage<T>(name: string): T {
-  let value = loaded.get(name);
-  if (value === undefined) {
-    value = require(name);
-    loaded.set(name, value);
-  }
-  return value as T;
+  // Node's module cache makes every require after the first a lookup.
+  return require(name) as T;
 }
