@@ -2,7 +2,7 @@
 // share its event loop: GET /hello on one adapter with one limiter (or none). Tells its port over IPC.
 //   node dist/bench/http-server.js <express|fastify> <variant> [redisUrl]
 import 'reflect-metadata';
-import { Controller, Get, Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type CanActivate, type DynamicModule, type Type } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { LimiterModule, TokenBucket } from '../lib';
 
-export const HTTP_VARIANTS = ['bare', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
 /** Never reached in a run: no request is ever refused, so every variant does the same work per request. */
@@ -34,6 +34,14 @@ class LimitedController {
   }
 }
 
+/** The floor of any global guard: Nest's guard machinery and nothing else, answered synchronously. */
+@Injectable()
+class NoopSyncGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
 function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | DynamicModule {
   const imports: (Type | DynamicModule)[] = [];
   let controller: Type = BareController;
@@ -41,12 +49,15 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
   switch (variant) {
     case 'bare':
       break;
+    case 'no-op sync guard':
+      providers.push({ provide: APP_GUARD, useClass: NoopSyncGuard });
+      break;
     case 'LimiterGuard (memory)':
-      imports.push(LimiterModule.forRoot());
+      imports.push(LimiterModule.forRoot({ headers: true }));
       controller = LimitedController;
       break;
     case 'LimiterGuard (Redis)':
-      imports.push(LimiterModule.forRoot({ store: { redis: redisUrl!, prefix: 'bench:http:' } }));
+      imports.push(LimiterModule.forRoot({ headers: true, store: { redis: redisUrl!, prefix: 'bench:http:' } }));
       controller = LimitedController;
       break;
     case 'ThrottlerGuard (memory)':

@@ -1,68 +1,174 @@
 // One contender of the Redis bench (3), in a process of its own: `inFlight` concurrent callers,
-// each awaiting one decision at a time, on 1 key and then on 10,000 keys. Started by bench/run.ts:
-//   node dist/bench/redis-worker.js <redisUrl> <contender> <auto-pipelining: on|off> <ms>
+// each awaiting one decision at a time, on each key set in turn. Each measured segment also reads
+// what it cost Redis (INFO cpu, INFO commandstats) and this process (process.cpuUsage).
+// Started by bench/run.ts with a JSON job:
+//   node dist/bench/redis-worker.js '<job>'
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { LimiterModule, LimiterService, RedisStore, type LimitPolicy } from '../lib';
 import { toGcraPolicy } from '../lib/core/policy';
-import { RedisStore } from '../lib/stores/redis/redis.store';
 import { ip, reply } from './harness';
+import { percentile } from './percentile';
+import { startServerCost } from './redis-server-stats';
 
-export type RedisContender = 'RedisStore' | 'RateLimiterRedis' | 'ThrottlerStorageRedis';
-export const IN_FLIGHT = 256;
-export const KEY_SETS = [1, 10_000] as const;
+/**
+ * `LimiterService.consume`: the public API, on `LimiterModule.forRoot({ store: { redis: url } })`
+ * in a Nest application context (the store's own client). `RedisStore.decide`: the store alone,
+ * also on its own client. The peers get an ioredis client made by the bench.
+ */
+export type RedisContender = 'LimiterService.consume' | 'RedisStore.decide' | 'RateLimiterRedis' | 'RateLimiterRedis + inMemoryBlockOnConsumed' | 'ThrottlerStorageRedis';
 
-function contender(name: RedisContender, client: Redis): (key: string) => Promise<unknown> {
-  // Limits far above what is reached: every decision is an admission, for all three.
-  switch (name) {
-    case 'RedisStore': {
-      const store = new RedisStore({ redis: client, prefix: 'bench:nl:' });
-      const policy = toGcraPolicy({ id: 'bench', shape: 'token-bucket', mode: 'reject', rate: 1_000_000, capacity: 1_000_000 });
-      return (key) => store.decide([{ policy, key, cost: 1 }]);
+/** `admit`: limits never reached, every decision an admission. `flood`: one key, a small bucket, nearly every decision a refusal. */
+export type RedisLoad = 'admit' | 'flood';
+
+export interface RedisJob {
+  readonly url: string;
+  readonly contender: RedisContender;
+  /** The bench's ioredis client's `enableAutoPipelining`; absent for nest-limiter, which makes its own client (auto-pipelining on). */
+  readonly pipelining?: 'on' | 'off';
+  readonly load: RedisLoad;
+  readonly inFlight: number;
+  readonly keySets: readonly number[];
+  /** Length of each measured segment, after a warm-up. */
+  readonly ms: number;
+  /** Record each call's latency (meant for 1 in flight). */
+  readonly latency?: boolean;
+}
+
+/** One measured segment on one key set. */
+export interface RedisFigures {
+  readonly decisionsPerSec: number;
+  readonly refusedPerSec: number;
+  readonly serverCpuUsPerDecision: number;
+  readonly scriptCallsPerDecision: number;
+  readonly commandsPerDecision: number;
+  readonly clientCpuUsPerDecision: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** The flood's bucket: 10 per second, bursts of 10 (rate-limiter-flexible: 10 points per 1 s window). */
+export const FLOOD = { rate: 10, capacity: 10 } as const;
+
+/** Never reached in an `admit` run. */
+const UNREACHED = 1_000_000_000;
+
+/** One decision on `key`: true when admitted. */
+type Decide = (key: string) => Promise<boolean>;
+
+async function contender(job: RedisJob): Promise<{ decide: Decide; close: () => Promise<void> }> {
+  const flood = job.load === 'flood';
+  const rate = flood ? FLOOD.rate : UNREACHED;
+  const capacity = flood ? FLOOD.capacity : UNREACHED;
+  const client = (): Redis => new Redis(job.url, { enableAutoPipelining: job.pipelining === 'on' });
+  switch (job.contender) {
+    case 'LimiterService.consume': {
+      @Module({ imports: [LimiterModule.forRoot({ store: { redis: job.url, prefix: 'bench:nl:' } })] })
+      class BenchRedisModule {}
+      const app = await NestFactory.createApplicationContext(BenchRedisModule, { logger: ['error'] });
+      const limiter = app.get(LimiterService);
+      const policy: LimitPolicy = { algorithm: 'token-bucket', rate, capacity };
+      return { decide: async (key) => (await limiter.consume(key, policy)).allowed, close: () => app.close() };
     }
-    case 'RateLimiterRedis': {
-      const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: 'bench:rlf', points: 1_000_000_000, duration: 60 });
-      return (key) => limiter.consume(key, 1);
+    case 'RedisStore.decide': {
+      const store = new RedisStore({ redis: job.url, prefix: 'bench:store:' });
+      const policy = toGcraPolicy({ id: 'bench', shape: 'token-bucket', mode: 'reject', rate, capacity });
+      return { decide: async (key) => (await store.decide([{ policy, key, cost: 1 }])).outcomes.every((o) => o.admits), close: () => store.close() };
+    }
+    case 'RateLimiterRedis':
+    case 'RateLimiterRedis + inMemoryBlockOnConsumed': {
+      const redis = client();
+      const points = flood ? FLOOD.capacity : UNREACHED;
+      const block = job.contender === 'RateLimiterRedis' ? {} : { inMemoryBlockOnConsumed: points };
+      const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'bench:rlf', points, duration: flood ? FLOOD.capacity / FLOOD.rate : 60, ...block });
+      const decide: Decide = (key) =>
+        limiter.consume(key, 1).then(
+          () => true,
+          (refusal: unknown) => {
+            if (refusal instanceof RateLimiterRes) return false;
+            throw refusal;
+          },
+        );
+      return { decide, close: async () => redis.disconnect() };
     }
     case 'ThrottlerStorageRedis': {
-      const storage = new ThrottlerStorageRedisService(client);
-      return (key) => storage.increment(`bench:tsr:${key}`, 60_000, 1_000_000_000, 60_000, 'default');
+      const redis = client();
+      const storage = new ThrottlerStorageRedisService(redis);
+      return { decide: async (key) => !(await storage.increment(`bench:tsr:${key}`, 60_000, capacity, 60_000, 'default')).isBlocked, close: async () => redis.disconnect() };
     }
   }
 }
 
-async function measure(decide: (key: string) => Promise<unknown>, keys: readonly string[], ms: number): Promise<number> {
-  let n = 0;
-  let stop = false;
-  const caller = async (): Promise<void> => {
-    while (!stop) await decide(keys[n++ % keys.length]);
-  };
-  const callers = Array.from({ length: IN_FLIGHT }, caller);
-  const started = n;
-  const t0 = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const done = n - started; // each caller starts its next call as its last one completes: starts = completions
-  const elapsed = performance.now() - t0;
-  stop = true;
-  await Promise.all(callers);
-  return (done * 1000) / elapsed;
+interface Segment {
+  readonly decisions: number;
+  readonly refused: number;
+  readonly seconds: number;
+  readonly clientCpuUs: number;
+  readonly latenciesMs: number[];
 }
 
-async function main(): Promise<Record<string, number>> {
-  const [url, name, pipelining, ms] = process.argv.slice(2);
-  const client = new Redis(url, { enableAutoPipelining: pipelining === 'on' });
-  const decide = contender(name as RedisContender, client);
-  const result: Record<string, number> = {};
-  for (const count of KEY_SETS) {
+/**
+ * `inFlight` callers, each starting its next decision when its last one completes, until `ms`
+ * have passed and at least `minDecisions` were made; every call started is awaited, so the
+ * segment holds exactly the decisions counted. Callers check the time themselves: a decision
+ * answered without I/O (a cached refusal) never lets a timer run.
+ */
+async function segment(decide: Decide, keys: readonly string[], inFlight: number, ms: number, minDecisions: number, latency: boolean): Promise<Segment> {
+  let started = 0;
+  let refused = 0;
+  const latenciesMs: number[] = [];
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + ms;
+  const caller = async (): Promise<void> => {
+    while (performance.now() < end || started < minDecisions) {
+      const key = keys[started++ % keys.length];
+      const t = latency ? performance.now() : 0;
+      if (!(await decide(key))) refused++;
+      if (latency) latenciesMs.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, caller));
+  const seconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { decisions: started, refused, seconds, clientCpuUs: used.user + used.system, latenciesMs };
+}
+
+async function main(): Promise<Record<number, RedisFigures>> {
+  const job = JSON.parse(process.argv[2]) as RedisJob;
+  const { decide, close } = await contender(job);
+  const admin = new Redis(job.url);
+  const result: Record<number, RedisFigures> = {};
+  for (const [i, count] of job.keySets.entries()) {
     const keys = Array.from({ length: count }, (_, i) => ip(i));
-    await measure(decide, keys, 400); // warm-up: connection, script loaded, code optimised, keys created
-    result[count] = await measure(decide, keys, Number(ms));
+    // Warm-up: connection open, script loaded, every key created (the flood's bucket emptied); the
+    // first one longer, for the code to be optimised (a Nest app has more of it than a client).
+    await segment(decide, keys, job.inFlight, Math.min(i === 0 ? 1000 : 400, job.ms), count, false);
+    const spent = await startServerCost(admin);
+    const s = await segment(decide, keys, job.inFlight, job.ms, 0, job.latency === true);
+    const server = await spent();
+    if (job.load === 'admit' && s.refused > 0) throw new Error(`${job.contender}: ${s.refused} refusals where the limits are never reached`);
+    result[count] = {
+      decisionsPerSec: s.decisions / s.seconds,
+      refusedPerSec: s.refused / s.seconds,
+      serverCpuUsPerDecision: server.cpuUs / s.decisions,
+      scriptCallsPerDecision: server.scriptCalls / s.decisions,
+      commandsPerDecision: server.commands / s.decisions,
+      clientCpuUsPerDecision: s.clientCpuUs / s.decisions,
+      p50Ms: percentile(s.latenciesMs, 50),
+      p99Ms: percentile(s.latenciesMs, 99),
+    };
   }
-  client.disconnect();
+  await close();
+  admin.disconnect();
   return result;
 }
 
-// Only as a forked worker: run.ts imports the constants above.
+// Only as a forked worker: run.ts imports the types and constants above.
 if (require.main === module) {
   main().then(reply, (error) => {
     console.error(error);

@@ -1,0 +1,40 @@
+// What one `npm run bench` runs, and for how long; read once from the environment (for
+// development only: the published figures come from the defaults).
+//   BENCH_REPS     repetitions (default 3)
+//   BENCH_ONLY     sections, comma-separated: inprocess, memory, redis, http, shaping, waiting; or one
+//                  row of the Redis section: redis.256, redis.16, redis.1, redis.flood
+//   BENCH_SECONDS  every measured segment of sections 1, 3 and 4 lasts this long instead (a smoke run)
+//   BENCH_SHAPING_MS (default 15000), BENCH_OUT (default BENCHMARKS.md)
+
+/** Interleaved repetitions of every measurement. */
+export const REPS = Number(process.env.BENCH_REPS ?? 3);
+
+const ONLY = process.env.BENCH_ONLY?.split(',');
+
+/** Whether `section` (`redis`) or row (`redis.flood`) is to be run: named itself, or its section named, or one of its rows. */
+export const runs = (section: string): boolean => !ONLY || ONLY.some((s) => s === section || section.startsWith(`${s}.`) || s.startsWith(`${section}.`));
+
+/** Whether only part of `section` runs (some of its rows were named in BENCH_ONLY, not the section). */
+export const partly = (section: string): boolean => !!ONLY && !ONLY.includes(section) && ONLY.some((s) => s.startsWith(`${section}.`));
+
+const SECONDS = process.env.BENCH_SECONDS === undefined ? undefined : Number(process.env.BENCH_SECONDS);
+
+/** A measured segment's length: `defaultMs`, unless BENCH_SECONDS shortens it for a smoke run. */
+export const segmentMs = (defaultMs: number): number => (SECONDS === undefined ? defaultMs : SECONDS * 1000);
+
+/** Whether the durations are the published ones. */
+export const fullLength = SECONDS === undefined;
+
+const STARTED = performance.now();
+
+/** Seconds since the bench started. */
+export const elapsedS = (): number => (performance.now() - STARTED) / 1000;
+
+/** A progress line, with the seconds since the bench started. */
+export const log = (line: string): void => console.log(`[bench ${elapsedS().toFixed(0).padStart(4)} s] ${line}`);
+
+/** The same contenders in a different order each repetition, so that none always runs first (or after the same one). */
+export function rotate<T>(xs: readonly T[], rep: number): T[] {
+  const k = rep % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
