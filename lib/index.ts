@@ -24,6 +24,7 @@ export type { Shape, Mode } from './core/policy';
 export type { Decision, DecisionSource, PolicyDecision } from './core/decision';
 export { LimiterEvents, type DecisionEvent, type StoreHealthEvent, type LimiterEventMap } from './engine/limiter-events';
 export type { BreakerState } from './failure/circuit-breaker';
+export type { StoreHealthState } from './engine/store-health';
 export type { StoreErrorPolicy } from './core/decision';
 
 // Time

@@ -9,6 +9,8 @@ export const DEFAULTS = Object.freeze({
   maxKeys: 1_000_000,
   /** The longest a store call may take before the failure policy decides instead, in ms. */
   storeTimeoutMs: 200,
+  /** How long start-up waits for a store the module created to connect, in ms. */
+  readyTimeoutMs: 2000,
   /** Store failures in a row that open the circuit breaker. */
   breakerFailures: 3,
   /** How often an open breaker lets one call probe the store, in ms. */

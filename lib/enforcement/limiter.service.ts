@@ -3,6 +3,7 @@ import type { Decision } from '../core/decision';
 import type { Mode } from '../core/policy';
 import { expectNumber } from '../errors/expect';
 import { LimiterEngine, type DecideContext } from '../engine/limiter-engine';
+import { StoreHealth, type StoreHealthState } from '../engine/store-health';
 import { LimiterRegistry } from '../limits/limiter.registry';
 import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
 import { normalizeKey } from '../limits/normalize-key';
@@ -33,6 +34,7 @@ export class LimiterService {
   constructor(
     private readonly registry: LimiterRegistry,
     private readonly engine: LimiterEngine,
+    private readonly storeHealth: StoreHealth,
     @Inject(LIMITER_OPTIONS) options: ResolvedLimiterOptions,
   ) {
     const { onStoreError } = options;
@@ -69,6 +71,14 @@ export class LimiterService {
     const where = 'LimiterService.reset';
     const ids = policy ? [this.registry.servicePolicy(where, policy, 'reject').id] : this.registry.bucketIds();
     await this.engine.reset(ids, normalizeKey(where, key));
+  }
+
+  /**
+   * The store's health, for readiness probes: `ready` (decisions are made on it), `degraded` (it
+   * failed and is being probed), `down` (decisions follow `onStoreError`).
+   */
+  health(): StoreHealthState {
+    return this.storeHealth.current;
   }
 
   private entry(where: string, key: string, policy: LimitPolicy, mode: Mode, cost: number, maxWaitMs?: number): StoreEntry {

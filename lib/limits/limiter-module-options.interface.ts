@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import type { Clock } from '../core/clock';
 import type { MetricsOptions } from '../metrics/metrics-options';
 import type { LimiterStore } from '../stores/limiter-store';
@@ -42,6 +43,17 @@ export interface LimiterModuleOptions {
   breakerFailures?: number;
   /** How often a failing store is probed, in ms. @default 1000 */
   breakerProbeMs?: number;
+  /**
+   * How long start-up (`app.init()`, `listen()`) waits for a store the module created (Redis) to
+   * connect, in ms; past it, the application starts under `onStoreError` and says so in the log. @default 2000
+   */
+  readyTimeoutMs?: number;
+  /**
+   * Where the limiter says what an operator must know (the store unreachable and the policy now in
+   * force, the store back), once per change, never per request: a Nest LoggerService, or `false`.
+   * @default Nest's Logger, context `LimiterModule`
+   */
+  logger?: LoggerService | false;
   /** Whether limited responses carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10). @default true */
   headers?: boolean;
   /**

@@ -1,3 +1,4 @@
+import { Logger, type LoggerService } from '@nestjs/common';
 import type { Clock } from '../core/clock';
 import type { StoreErrorPolicy } from '../core/decision';
 import { DEFAULTS } from '../core/defaults';
@@ -27,12 +28,15 @@ export interface ResolvedLimiterOptions {
   readonly storeTimeoutMs: number;
   readonly breakerFailures: number;
   readonly breakerProbeMs: number;
+  readonly readyTimeoutMs: number;
   /** Absent when metrics are off. */
   readonly metrics?: ResolvedMetricsOptions;
+  /** Where the operator's lines go (store down, back); undefined: `logger: false`. */
+  readonly logger?: LoggerService;
 }
 
 const WHERE = 'LimiterModule options';
-const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'dryRun', 'onStoreError', 'instances', 'storeTimeoutMs', 'breakerFailures', 'breakerProbeMs', 'metrics', 'isGlobal'] as const;
+const MODULE_FIELDS = ['store', 'clock', 'key', 'headers', 'dryRun', 'onStoreError', 'instances', 'storeTimeoutMs', 'breakerFailures', 'breakerProbeMs', 'readyTimeoutMs', 'metrics', 'logger', 'isGlobal'] as const;
 
 /** Validates the module options once, at start-up (forRoot and the forRootAsync factory's result alike). */
 export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions {
@@ -49,7 +53,9 @@ export function resolveModuleOptions(raw: unknown = {}): ResolvedLimiterOptions 
     storeTimeoutMs: optional('storeTimeoutMs', options.storeTimeoutMs, DEFAULTS.storeTimeoutMs, { min: 1, max: 60_000 }),
     breakerFailures: optional('breakerFailures', options.breakerFailures, DEFAULTS.breakerFailures, { integer: true, min: 1 }),
     breakerProbeMs: optional('breakerProbeMs', options.breakerProbeMs, DEFAULTS.breakerProbeMs, { min: 1, max: 3_600_000 }),
+    readyTimeoutMs: optional('readyTimeoutMs', options.readyTimeoutMs, DEFAULTS.readyTimeoutMs, { min: 0, max: 600_000 }),
     metrics: resolveMetricsOptions(WHERE, options.metrics),
+    logger: resolveLogger(options.logger),
   };
 }
 
@@ -76,6 +82,15 @@ function expectClock(clock: unknown): Clock {
   const c = clock as Clock | null;
   if (c && typeof c.now === 'function' && typeof c.sleep === 'function') return c;
   throw new LimiterConfigError(WHERE, 'clock', 'an object with now() and sleep(ms, signal)', clock);
+}
+
+/** `logger`: a Nest LoggerService, or false for silence; the default logs through Nest's Logger with the context `LimiterModule`. */
+function resolveLogger(logger: unknown): LoggerService | undefined {
+  if (logger === undefined) return new Logger('LimiterModule');
+  if (logger === false) return undefined;
+  const l = logger as Partial<LoggerService> | null;
+  if (l && typeof l.log === 'function' && typeof l.warn === 'function' && typeof l.error === 'function') return l as LoggerService;
+  throw new LimiterConfigError(WHERE, 'logger', 'a Nest LoggerService (log, warn, error) or false', logger);
 }
 
 function expectBoolean(field: string, value: unknown): boolean {

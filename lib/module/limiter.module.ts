@@ -1,7 +1,9 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { LimiterEngine } from '../engine/limiter-engine';
 import { LimiterEvents } from '../engine/limiter-events';
+import { StoreHealth } from '../engine/store-health';
+import { SystemClock } from '../core/system-clock';
 import { CallDecider } from '../enforcement/call-decider';
 import { CallLedger } from '../enforcement/call-ledger';
 import { LimiterExplorer } from '../enforcement/limiter.explorer';
@@ -14,7 +16,7 @@ import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-o
 import { LimiterMetrics } from '../metrics/limiter-metrics';
 import { LimiterStore } from '../stores/limiter-store';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './limiter.module-definition';
-import { engineProvider, metricsProvider, optionsProvider, storeProvider } from './limiter.providers';
+import { engineProvider, healthProvider, metricsProvider, optionsProvider, storeProvider } from './limiter.providers';
 
 /**
  * Rate limiting and traffic shaping: provides LimiterService, and applies `@TokenBucket` /
@@ -31,6 +33,7 @@ import { engineProvider, metricsProvider, optionsProvider, storeProvider } from 
     engineProvider,
     LimiterEvents,
     metricsProvider,
+    healthProvider,
     LimiterRegistry,
     LimiterService,
     LimiterLifecycle,
@@ -41,14 +44,38 @@ import { engineProvider, metricsProvider, optionsProvider, storeProvider } from 
     LimiterExplorer,
     { provide: APP_GUARD, useExisting: LimiterGuard },
   ],
-  exports: [LimiterService, LimiterEvents, LimiterStore, LimiterEngine, LimiterRegistry, LimiterGuard, LimiterInterceptor, CallDecider, CallLedger, LimiterLifecycle, LimiterMetrics],
+  exports: [LimiterService, LimiterEvents, LimiterStore, LimiterEngine, LimiterRegistry, LimiterGuard, LimiterInterceptor, CallDecider, CallLedger, LimiterLifecycle, LimiterMetrics, StoreHealth],
 })
-export class LimiterModule extends ConfigurableModuleClass implements OnApplicationShutdown {
+export class LimiterModule extends ConfigurableModuleClass implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly store: LimiterStore,
     @Inject(LIMITER_OPTIONS) private readonly options: ResolvedLimiterOptions,
+    private readonly health: StoreHealth,
   ) {
     super();
+  }
+
+  /**
+   * Waits, at most `readyTimeoutMs`, for a store the module created to connect, so that the first
+   * requests are decided on it rather than by the failure policy; past that, starts anyway and
+   * says so (and says so again when the store connects).
+   */
+  async onModuleInit(): Promise<void> {
+    if (this.options.store instanceof LimiterStore || !this.store.ready) return;
+    const ready = this.store.ready().then(
+      () => true,
+      () => false,
+    );
+    const timeout = new AbortController();
+    const late = new SystemClock(0).sleep(this.options.readyTimeoutMs, timeout.signal).then(
+      () => false,
+      () => false,
+    );
+    const connected = await Promise.race([ready, late]);
+    timeout.abort();
+    if (connected) return;
+    this.health.unreachableAtStartup(`not connected within ${this.options.readyTimeoutMs} ms`);
+    void ready.then((reached) => reached && this.health.reachable());
   }
 
   /** Registers the module with options (all optional: `forRoot()` is the memory store). */

@@ -2,6 +2,7 @@ import type { Provider } from '@nestjs/common';
 import { SystemClock } from '../core/system-clock';
 import { LimiterEngine } from '../engine/limiter-engine';
 import { LimiterEvents } from '../engine/limiter-events';
+import { StoreHealth } from '../engine/store-health';
 import { GuardedStore } from '../failure/guarded-store';
 import type { LimiterModuleOptions } from '../limits/limiter-module-options.interface';
 import { LIMITER_OPTIONS, resolveModuleOptions, type ResolvedLimiterOptions } from '../limits/module-options';
@@ -46,6 +47,13 @@ export const engineProvider: Provider = {
     return new LimiterEngine(decided, options.clock, { instances: options.instances }, events);
   },
   inject: [LimiterStore, LIMITER_OPTIONS, LimiterEvents],
+};
+
+/** The store's health and the operator's log lines about it. */
+export const healthProvider: Provider = {
+  provide: StoreHealth,
+  useFactory: (events: LimiterEvents, { onStoreError, instances, logger }: ResolvedLimiterOptions) => new StoreHealth(events, { onStoreError, instances, logger }),
+  inject: [LimiterEvents, LIMITER_OPTIONS],
 };
 
 /** When `metrics` is on, the metrics (prom-client is loaded then, and only then); null otherwise. */

@@ -51,6 +51,12 @@ export abstract class LimiterStore {
   /** Forgets the state of `key` under the policy with id `policyId`. */
   abstract reset(policyId: string, key: string): Promise<void>;
 
+  /**
+   * Resolves once the store can take calls (a network store: its connection is ready), so that
+   * start-up can wait for it; a store that is always ready leaves it out.
+   */
+  ready?(): Promise<void>;
+
   /** Releases what the store holds (connections it opened); called on application shutdown. */
   async close(): Promise<void> {}
 

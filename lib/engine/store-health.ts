@@ -1,0 +1,83 @@
+import type { LoggerService } from '@nestjs/common';
+import type { StoreErrorPolicy } from '../core/decision';
+import type { BreakerState } from '../failure/circuit-breaker';
+import { LimiterEvents } from './limiter-events';
+
+/** How the store stands: `ready` decides, `degraded` is being probed after failures, `down` is not called (its breaker is open, or it could not be reached at start-up). */
+export type StoreHealthState = 'ready' | 'degraded' | 'down';
+
+const FROM_BREAKER: Record<BreakerState, StoreHealthState> = { closed: 'ready', 'half-open': 'degraded', open: 'down' };
+
+/** What a team must know about the store, and how to word the failure policy in force. */
+export interface StoreHealthOptions {
+  readonly onStoreError: StoreErrorPolicy;
+  readonly instances: number;
+  /** Where the lines go; undefined: nowhere (`logger: false`). */
+  readonly logger?: LoggerService;
+}
+
+/**
+ * The store's health for readiness probes (`LimiterService.health()`), and the operator's log:
+ * one warning when the store becomes unreachable, naming the policy now in force, and one line
+ * when decisions are back on it. Never a line per request: only a change between up and down is
+ * logged (a breaker probing every second while the store stays down says nothing new).
+ */
+export class StoreHealth {
+  private state: StoreHealthState = 'ready';
+  /** Whether the last line said the store is down: probes and failed probes in between are not news. */
+  private saidDown = false;
+
+  constructor(
+    events: LimiterEvents,
+    private readonly options: StoreHealthOptions,
+  ) {
+    events.on('storeHealth', ({ state, error }) => this.breakerMoved(state, error));
+  }
+
+  /** The store's health now. */
+  get current(): StoreHealthState {
+    return this.state;
+  }
+
+  /** The store could not be reached at start-up: decisions start under the failure policy. */
+  unreachableAtStartup(reason: string): void {
+    this.state = 'down';
+    this.saidDown = true;
+    this.options.logger?.warn(`The store cannot be reached at start-up (${reason}): ${this.inForce()}.`);
+  }
+
+  /** The store answered after start-up had given up on it. */
+  reachable(): void {
+    this.state = 'ready';
+    this.back();
+  }
+
+  private breakerMoved(state: BreakerState, error?: Error): void {
+    this.state = FROM_BREAKER[state];
+    if (state === 'open' && !this.saidDown) {
+      this.saidDown = true;
+      this.options.logger?.warn(`The store is unreachable${error ? ` (${error.message})` : ''}: ${this.inForce()}.`);
+    } else if (state === 'closed') {
+      this.back();
+    }
+  }
+
+  private back(): void {
+    if (!this.saidDown) return;
+    this.saidDown = false;
+    this.options.logger?.log('The store is reachable again: decisions are back on it.');
+  }
+
+  /** The module's failure policy in words (a route with its own `onStoreError` follows that one). */
+  private inForce(): string {
+    const { onStoreError, instances } = this.options;
+    const routes = ' (routes with their own onStoreError follow it)';
+    if (onStoreError === 'local') {
+      return instances > 1
+        ? `decisions are local: each of the ${instances} instances allows 1/${instances} of each limit${routes}`
+        : `decisions are local: this instance enforces each limit on its own; with n instances behind one limit, set \`instances: n\`${routes}`;
+    }
+    if (onStoreError === 'closed') return `every limited request is refused with 503${routes}`;
+    return `limits are not enforced: every limited request is let through${routes}`;
+  }
+}
