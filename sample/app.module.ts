@@ -21,8 +21,8 @@ export class AppModule {
     const store = redisUrl ? { redis: redisUrl } : undefined;
     return {
       module: AppModule,
-      // Global, so that RefundJobsModule's JobLimiter gets the limiter's engine and registry.
-      imports: [LimiterModule.forRoot({ store, isGlobal: true }), SampleGraphqlModule.forAdapter(adapter), ...(redisUrl ? [RefundJobsModule.forRedis(redisUrl)] : [])],
+      // Not global: RefundJobsModule gets JobLimiter from LimiterBullModule, which finds this module's engine.
+      imports: [LimiterModule.forRoot({ store }), SampleGraphqlModule.forAdapter(adapter), ...(redisUrl ? [RefundJobsModule.forRedis(redisUrl)] : [])],
       controllers: [CatalogController, RefundsController, ReportsController],
       providers: [ReportsService, ChatGateway],
     };

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { JobLimiter } from '../../lib/bullmq';
+import { LimiterBullModule } from '../../lib/bullmq';
 import { REFUNDS_QUEUE } from './banks';
 import { FakeBankService } from './fake-bank.service';
 import { RefundJobsController } from './refund-jobs.controller';
@@ -13,9 +13,9 @@ export class RefundJobsModule {
   static forRedis(redisUrl: string): DynamicModule {
     return {
       module: RefundJobsModule,
-      imports: [BullModule.forRoot({ connection: { url: redisUrl } }), BullModule.registerQueue({ name: REFUNDS_QUEUE })],
+      imports: [LimiterBullModule, BullModule.forRoot({ connection: { url: redisUrl } }), BullModule.registerQueue({ name: REFUNDS_QUEUE })],
       controllers: [RefundJobsController],
-      providers: [JobLimiter, RefundProcessor, FakeBankService],
+      providers: [RefundProcessor, FakeBankService],
     };
   }
 }
