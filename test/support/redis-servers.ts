@@ -173,7 +173,7 @@ export async function startCluster(masters = 3, { replicas = 0, nodeTimeoutMs = 
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
-    for (const port of ports) await waitFor(() => clusterOk(port, ports.length), `cluster node :${port} to report cluster_state:ok`);
+    for (const port of ports) await waitFor(() => clusterOk(port, ports.length, masters * replicas), `cluster node :${port} to report cluster_state:ok`);
     return nodes;
   } catch (error) {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -181,10 +181,14 @@ export async function startCluster(masters = 3, { replicas = 0, nodeTimeoutMs = 
   }
 }
 
-async function clusterOk(port: number, size: number): Promise<boolean> {
+/** Whether the node at `port` sees the whole cluster: state ok, every node, every replica following its master, and (a replica) synced. */
+async function clusterOk(port: number, size: number, replicas: number): Promise<boolean> {
   const info = async (...args: string[]) => (await run('redis-cli', ['-p', String(port), ...args], { timeout: 5_000 })).stdout;
   const cluster = await info('cluster', 'info');
   if (!cluster.includes('cluster_state:ok') || !cluster.includes(`cluster_known_nodes:${size}\r`)) return false;
+  // A line of CLUSTER NODES: <id> <address> <flags> <master id, or - for a master> ...
+  const following = (await info('cluster', 'nodes')).split('\n').filter((line) => /^\S+ \S+ \S*slave\S* [0-9a-f]{40} /.test(line));
+  if (following.length !== replicas) return false;
   const replication = await info('info', 'replication');
   return replication.includes('role:master') || replication.includes('master_link_status:up');
 }
