@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { LimiterEvents, LimiterModule } from '../../lib';
 import { hashTag } from '../../lib/stores/redis/redis-keys';
 import { createApp, urlOf } from '../support/app-factory';
-import { startCluster, waitFor, type RedisServer } from '../support/redis-servers';
+import { isRunning, startCluster, waitFor, type RedisServer } from '../support/redis-servers';
 import { ALLOWED_STATUSES, failoverController, POLICIES, recordDecisions, whereOf, type Policy, type SeenDecision } from './failover-routes';
 import { SpreadLoad } from './spread-load';
 
@@ -16,15 +16,6 @@ const STORE_TIMEOUT_MS = 1000;
 /** Generous bounds, so that a failover that never completes fails the test instead of hanging it. */
 const PROMOTION_WAIT_MS = 15_000;
 const RETURN_WAIT_MS = 15_000;
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Which master serves each slot, and which replica follows each master, from CLUSTER NODES
@@ -123,7 +114,7 @@ describe('Cluster: one master of 3 killed (SIGKILL) under load', () => {
       await waitFor(async () => (await load.total()) >= 1000, 'the load to warm up', RETURN_WAIT_MS);
       process.kill(victim.pid, 'SIGKILL');
       killedAt = performance.now();
-      await waitFor(async () => !alive(victim.pid), 'the master to die');
+      await waitFor(async () => !isRunning(victim.pid), 'the master to die');
       await waitFor(async () => ((await heir.role()) as string[])[0] === 'master', "the dead master's replica to be promoted", PROMOTION_WAIT_MS);
       promotedAt = performance.now();
       const backOnStore = (policy: Policy) =>

@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { LimiterEvents, LimiterModule } from '../../lib';
 import { createApp, urlOf } from '../support/app-factory';
-import { startSentinelSetup, waitFor, type SentinelSetup } from '../support/redis-servers';
+import { isRunning, startSentinelSetup, waitFor, type SentinelSetup } from '../support/redis-servers';
 import { SpreadLoad } from './spread-load';
 import { ALLOWED_STATUSES, CAPACITY, failoverController, POLICIES, RATE, recordDecisions, whereOf, type Policy, type SeenDecision } from './failover-routes';
 
@@ -15,19 +15,12 @@ const STORE_TIMEOUT_MS = 1000;
  * Generous bounds, so that a failover that never completes fails the test instead of hanging it.
  * The return is measured and logged, not held to the issue's 2 s here: under 1,000 requests in
  * flight an event-loop turn takes up to ~1.5 s on this 2-core VM, and a reconnect through
- * Sentinel takes several (a sentinel, the master, then the breaker's probe).
+ * Sentinel takes several (a new connection to a sentinel, its answers, the master, then the
+ * breaker's probe). Measured: ~0.5 s after the promotion with 100 in flight, 2.5-8.5 s with 1,000
+ * (the VM shared with other work); the client alone, idle, is back ~0.1 s after it.
  */
 const PROMOTION_WAIT_MS = 15_000;
 const RETURN_WAIT_MS = 15_000;
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('Sentinel: the master killed (SIGKILL) under 1,000 requests in flight', () => {
   let setup: SentinelSetup;
@@ -91,7 +84,7 @@ describe('Sentinel: the master killed (SIGKILL) under 1,000 requests in flight',
       loopDelay.enable();
       process.kill(setup.master.pid, 'SIGKILL');
       const killedAt = performance.now();
-      await waitFor(async () => !alive(setup.master.pid), 'the master to die');
+      await waitFor(async () => !isRunning(setup.master.pid), 'the master to die');
       await waitFor(async () => switchedAt !== undefined, 'a sentinel to announce +switch-master', PROMOTION_WAIT_MS);
       // Seen after the switch: the dead master's last replies were read long before, so this one came from the promoted replica.
       const backOnStore = (policy: Policy) => decisions.find((d) => d.where === whereOf(policy) && d.seenAt > switchedAt! && d.decision.source === 'store');

@@ -250,6 +250,16 @@ export async function startSentinelSetup({ downAfterMs = 500, failoverTimeoutMs 
   }
 }
 
+/** Whether a process of this pid still exists (a SIGKILLed server counts as gone once reaped). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `check` until it holds (a readiness wait, never a timing assertion). */
 export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
