@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import { Controller, Post, Req, type INestApplication } from '@nestjs/common';
 import { LeakyBucket, LimiterModule, type LimitPolicy } from '../../lib';
 import { reservationOf } from '../../lib/enforcement/call-ledger';

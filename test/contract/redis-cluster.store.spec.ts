@@ -1,3 +1,4 @@
+// @needs redis-cluster: the shared Redis Cluster that test/support/global-setup.ts starts
 import type { Cluster } from 'ioredis';
 import { connectCluster } from '../support/redis-env';
 import { redisHarness } from '../support/store-harness';

@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import type { Redis } from 'ioredis';
 import { connectStandalone } from '../support/redis-env';
 import { redisHarness } from '../support/store-harness';

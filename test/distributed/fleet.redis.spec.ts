@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import { Redis } from 'ioredis';
 import { toGcraPolicy } from '../../lib/core/policy';
 import { RedisStore } from '../../lib/stores/redis/redis.store';

@@ -1,3 +1,4 @@
+// @needs redis-cluster: the shared Redis Cluster that test/support/global-setup.ts starts
 import type { Cluster } from 'ioredis';
 import { toGcraPolicy } from '../../lib/core/policy';
 import { LimiterConfigError } from '../../lib/errors/limiter-config.error';

@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { LimiterConfigError, LimiterModule, LimiterService, LimiterStore, RedisStore } from '../../lib';

@@ -1,22 +1,22 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '@jest/types';
 import { STARTED, startCluster, startStandalone, type RedisServer } from './redis-servers';
 import { REDIS_ENV } from './redis-env';
 
 /**
- * Spec files that need Redis: everything under test/redis and test/contract, and any spec whose
- * path says `redis`; those whose path says `cluster` also need the Cluster. Other runs (say
- * `jest test/unit`) start nothing, so they do not pay the Cluster's ~2 s.
+ * What the selected spec files need, as each declares it in a first-line comment:
+ * `// @needs redis` (the shared redis-server) or `// @needs redis-cluster` (the shared 3-master
+ * Cluster). Specs that start servers of their own (chaos, failover) declare nothing. Other runs
+ * (say `jest test/unit`) start nothing, so they do not pay the Cluster's ~2 s.
  */
 function needs(globalConfig: Config.GlobalConfig): { standalone: boolean; cluster: boolean } {
   const root = join(globalConfig.rootDir, 'test');
-  const specs = (readdirSync(root, { recursive: true }) as string[])
-    .map((file) => join(root, file))
-    .filter((file) => /\.(spec|e2e-spec)\.ts$/.test(file) && /[/\\](redis|contract)[/\\]|redis/i.test(file.slice(root.length)));
+  const specs = (readdirSync(root, { recursive: true }) as string[]).map((file) => join(root, file)).filter((file) => /\.(spec|e2e-spec)\.ts$/.test(file));
   const patterns = globalConfig.testPathPatterns;
   const selected = patterns.isSet() ? specs.filter((file) => patterns.toExecutor({ rootDir: globalConfig.rootDir }).isMatch(file)) : specs;
-  return { standalone: selected.length > 0, cluster: selected.some((file) => /cluster/i.test(file.slice(root.length))) };
+  const declared = selected.map((file) => /^\/\/ @needs (redis-cluster|redis)\b/.exec(readFileSync(file, 'utf8'))?.[1]);
+  return { standalone: declared.includes('redis'), cluster: declared.includes('redis-cluster') };
 }
 
 /**

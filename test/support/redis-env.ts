@@ -6,7 +6,7 @@ export const REDIS_ENV = { url: 'LIMITER_TEST_REDIS_URL', cluster: 'LIMITER_TEST
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the Redis tests through jest (test/support/global-setup.ts starts the servers)`);
+  if (!value) throw new Error(`${name} is not set: start the spec's first line with \`// @needs redis\` (or \`redis-cluster\`) and run it through jest (test/support/global-setup.ts starts the servers)`);
   return value;
 }
 
