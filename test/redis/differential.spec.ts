@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { cancel, decideAll, peek, settle, type PolicyOutcome } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
-import { gcraCommand, settleArgs } from '../../lib/stores/redis/gcra-script';
+import { RedisKeyTypeError } from '../../lib/stores/redis/gcra-replay';
 import { redisKey } from '../../lib/stores/redis/redis-keys';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
@@ -20,6 +20,7 @@ function random(seed: number): () => number {
 }
 
 const OPS = 10_000;
+const ROUNDS = 400;
 const KEYS = ['a', 'b', 'c d{e}\n'];
 // Emission intervals from 50 µs to 140 ms, some of them not exact in binary: with ~0.1 ms per
 // operation, some buckets fill, some drain between two calls, and some never do.
@@ -50,7 +51,8 @@ describe('gcra.lua against lib/core (differential)', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const policies = randomPolicies(next);
     const prefix = uniquePrefix('differential');
-    const store = new RedisStore({ redis: client, prefix });
+    // Refusals repeated from memory are decided at an estimate of Redis time: not what is compared here.
+    const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
     const keyOf = (e: StoreEntry) => redisKey(prefix, e.policy.id, e.key);
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
@@ -120,10 +122,9 @@ describe('gcra.lua against lib/core (differential)', () => {
           const kind = next();
           return kind < 0.1 ? 0 : kind < 0.65 ? -(1 + Math.floor(next() * e.cost)) : 1 + Math.floor(next() * e.policy.capacity);
         });
-        // As RedisStore.settle calls it (its own test is the contract suite), but keeping the reply:
-        // the script's now (Redis time), which lib/core needs to settle a charge.
-        const reply = await client[gcraCommand(r.entries.length)](...r.entries.map(keyOf), 'settle', ...settleArgs(r.entries, r.tats, deltas));
-        const now = Number(reply[0]);
+        // A peek issued in the same tick rides in the same script call: its `now` is the one the
+        // settle was applied at (Redis time), which lib/core needs to settle a charge.
+        const [, { now }] = await Promise.all([store.settle(r.entries, r.tats, deltas), store.peek([])]);
         const expected = r.entries.map((e, j) => {
           const before = tats.get(id(e));
           const after = settle(before, r.tats[j], now, e.policy, deltas[j]);
@@ -162,6 +163,114 @@ describe('gcra.lua against lib/core (differential)', () => {
       counts.charged > 100 &&
       counts.chargedDrained > 20 &&
       counts.reset > 100;
+    if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
+  });
+
+  it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, several policies, a key of the wrong type) decide identically, and store lib/core's tats`, async () => {
+    const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const next = random(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+    const policies = randomPolicies(next);
+    const prefix = uniquePrefix('differential-batch');
+    const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
+    const keyOf = (e: StoreEntry) => redisKey(prefix, e.policy.id, e.key);
+    // A key that holds a list: every request touching it fails alone, and the list stays.
+    const wrong = toGcraPolicy({ id: 'wrong-type', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 5 });
+    await client.rpush(redisKey(prefix, wrong.id, KEYS[0]), 'not a tat');
+    const tats = new Map<string, number>();
+    const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
+    const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
+    const counts = { batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0 };
+
+    const entries = (): StoreEntry[] => {
+      const first = pick(policies);
+      const chosen = next() < 0.4 ? [first, pick(policies.filter((p) => p !== first))] : [first];
+      if (next() < 0.05) chosen.push(wrong);
+      const key = pick(KEYS);
+      return chosen.map((policy) => {
+        const roll = next();
+        const cost = roll < 0.75 ? 1 : roll < 0.97 ? 1 + Math.floor(next() * policy.capacity) : policy.capacity + 1;
+        return { policy, key: policy === wrong ? KEYS[0] : next() < 0.8 ? key : pick(KEYS), cost };
+      });
+    };
+    /** `tats` and `deltas`: what cancel and settle take (empty for the others). */
+    type Op = { kind: 'decide' | 'peek' | 'cancel' | 'settle'; entries: StoreEntry[]; tats: number[]; deltas: number[] };
+    const operation = (): Op => {
+      const roll = next();
+      if (roll < 0.55 || reservations.length === 0) return { kind: 'decide', entries: entries(), tats: [], deltas: [] };
+      if (roll < 0.7) return { kind: 'peek', entries: entries(), tats: [], deltas: [] };
+      const r = reservations[reservations.length - 1 - Math.floor(next() * Math.min(reservations.length, 10))];
+      if (roll < 0.85) return { kind: 'cancel', entries: r.entries, tats: r.tats, deltas: [] };
+      const deltas = r.entries.map((e) => (next() < 0.5 ? -(1 + Math.floor(next() * e.cost)) : Math.floor(next() * 3)));
+      return { kind: 'settle', entries: r.entries, tats: r.tats, deltas };
+    };
+    const call = (op: Op): Promise<unknown> =>
+      op.kind === 'decide' ? store.decide(op.entries) : op.kind === 'peek' ? store.peek(op.entries) : op.kind === 'cancel' ? store.cancel(op.entries, op.tats) : store.settle(op.entries, op.tats, op.deltas);
+
+    for (let round = 0; round < ROUNDS; round++) {
+      const ops = Array.from({ length: 1 + Math.floor(next() * 40) }, operation);
+      // All in one tick: one script call, one `now` (a leading peek of nothing reports it).
+      const [clock, ...settled] = await Promise.allSettled([store.peek([]), ...ops.map(call)]);
+      const now = (clock as PromiseFulfilledResult<{ now: number }>).value.now;
+      const fail = (i: number, expected: unknown, actual: unknown) =>
+        new Error(`seed ${seed}, batch ${round}, operation ${i} (${ops[i].kind}) at ${now}: lib/core and gcra.lua disagree\nexpected ${JSON.stringify(expected)}\nactual   ${JSON.stringify(actual)}`);
+      const touched = new Map<string, StoreEntry>();
+      ops.forEach((op, i) => {
+        const result = settled[i];
+        for (const e of op.entries) {
+          if (touched.has(id(e))) counts.repeatedKeys++;
+          touched.set(id(e), e);
+        }
+        if (op.entries.length > 1) counts.multiEntry++;
+        if (op.entries.some((e) => e.policy === wrong)) {
+          if (result.status !== 'rejected' || !(result.reason instanceof RedisKeyTypeError)) throw fail(i, 'a RedisKeyTypeError', result);
+          counts.wrongType++;
+          return;
+        }
+        if (result.status === 'rejected') throw fail(i, 'a result', String(result.reason));
+        if (op.kind === 'decide' || op.kind === 'peek') {
+          const verdict = result.value as { now: number; outcomes: PolicyOutcome[] };
+          const expected =
+            op.kind === 'decide'
+              ? decideAll(
+                  op.entries.map((e) => tats.get(id(e))),
+                  now,
+                  op.entries.map((e) => e.policy),
+                  op.entries.map((e) => e.cost),
+                )
+              : op.entries.map((e) => peek(tats.get(id(e)), now, e.policy));
+          if (verdict.now !== now || !isEqual(verdict.outcomes, expected)) throw fail(i, expected, verdict.outcomes);
+          if (op.kind === 'peek') counts.peeked++;
+          else if (expected.every((o) => o.admits)) {
+            op.entries.forEach((e, j) => tats.set(id(e), expected[j].tat));
+            reservations.push({ entries: op.entries, tats: expected.map((o) => o.tat) });
+            counts.admitted++;
+          } else counts.refused++;
+        } else {
+          op.entries.forEach((e, j) => {
+            const before = tats.get(id(e));
+            const after = op.kind === 'cancel' ? cancel(before, op.tats[j], e.cost * e.policy.emissionMs) : settle(before, op.tats[j], now, e.policy, op.deltas[j]);
+            if (after !== before) counts[op.kind === 'cancel' ? 'givenBack' : 'settled']++;
+            if (after !== undefined) tats.set(id(e), after);
+          });
+        }
+        counts.records++;
+      });
+      // The state itself: every key the batch touched holds exactly lib/core's tat, or is gone
+      // (a tat <= now is no state; one whose ceil(tat) has passed has expired).
+      const names = [...touched.values()].filter((e) => e.policy !== wrong);
+      const stored = await Promise.all(names.map((e) => client.get(keyOf(e))));
+      const readBy = (await store.peek([])).now;
+      names.forEach((e, j) => {
+        const expected = tats.get(id(e));
+        const actual = stored[j] === null ? undefined : Number(stored[j]);
+        const gone = expected === undefined || expected <= now || Math.ceil(expected) <= readBy;
+        if (actual === undefined ? !gone : !Object.is(actual, expected)) throw new Error(`seed ${seed}, batch ${round}: ${keyOf(e)} holds ${stored[j]}, lib/core says ${expected}`);
+      });
+      counts.batches++;
+    }
+    expect(await client.lrange(redisKey(prefix, wrong.id, KEYS[0]), 0, -1)).toEqual(['not a tat']);
+    const covered = counts.admitted > 1000 && counts.refused > 300 && counts.repeatedKeys > 1000 && counts.multiEntry > 500 && counts.givenBack > 50 && counts.settled > 100 && counts.wrongType > 50;
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 });

@@ -1,22 +1,33 @@
--- nest-limiter: GCRA over every policy of one request, in one atomic call.
+-- nest-limiter: GCRA over a batch of requests, in one atomic call.
 -- The parts that change state are lib/core/gcra.ts line for line (same names, same order, same
 -- float operations): `step` (admit and charge, all or nothing), `cancel`, `settle`. What a client
 -- is told (remaining, retryAfterMs, resetMs, delayMs) is derived from the state the script read
--- and the `now` it used, so RedisStore computes it with lib/core's `outcome` from this reply, as
--- MemoryStore does: the script does no work whose result nobody stores.
+-- and the `now` it used, so RedisStore replays the batch with lib/core from this reply, as
+-- MemoryStore would decide it: the script does no work whose result nobody stores.
 -- test/redis/differential.spec.ts checks both halves against lib/core.
 --
--- KEYS[i]   the state of entry i: its tat as text (no key: no state, the same as any tat <= now).
--- ARGV[1]   'decide' | 'peek' | 'cancel' | 'settle'; then one group of arguments per key:
---   decide:        shape, mode, emissionMs, tauMs, maxWaitMs, cost
---   peek:          nothing (the state is read, and time)
---   cancel:        reservedTat, increment
---   settle:        shape, mode, emissionMs, reservedTat, deltaUnits
+-- A batch is the requests one process issued in the same tick, applied in order at one `now`
+-- (as if they had arrived back to back at one instant). Each key is read once, before anything is
+-- written, and written at most once, at the end; each request keeps its own all-or-nothing rule.
+--
+-- KEYS[k]   every key the batch touches, once: the state of a bucket, its tat as text (no key: no
+--           state, the same as any tat <= now).
+-- ARGV      one group per request, back to back: an op letter, the number of entries n, then per
+--           entry the index k of its key in KEYS and the op's arguments:
+--   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, cost
+--   'p' peek:    k                     (the state is read, and time)
+--   'c' cancel:  k, reservedTat, increment
+--   's' settle:  k, kind, emissionMs, reservedTat, deltaUnits
+--   kind: shape then mode, one letter each: 'tr' | 'tw' (token bucket), 'lr' | 'lw' (leaky bucket).
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
--- Infinity travels as 'inf' (what '%.17g' prints for math.huge).
--- Reply: decide: { now, charged (1/0), then per key the tat it read ('' for none) };
---        peek: { now, then per key the tat it read }; cancel, settle: { now }.
+-- Infinity travels as 'inf' (what '%.17g' prints for math.huge, and what tonumber reads).
+-- Reply: { now, then per key the text it held when read ('' for none, the error for a key of the
+--          wrong type), then per request a flag: 1 charged (decide) or done, 0 refused (decide),
+--          -1 failed: it touches a key of the wrong type, and changed nothing }.
+--
+-- Lean on purpose (it runs for every decision): no local functions (each would be a closure made
+-- per call), no table per request or policy, arguments read by index.
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -33,128 +44,106 @@ local EPSILON_MS = 1e-6
 -- a debt nobody will live to collect.
 local MAX_EXPIRY_MS = 2 ^ 53
 
-local function num(text)
-  if text == 'inf' then return math.huge end
-  return tonumber(text)
-end
-
-local function text(x)
-  return string.format('%.17g', x)
-end
-
-local function aheadMs(policy, increment)
-  if policy.mode == 'reject' then return policy.tauMs end
-  if policy.shape == 'token-bucket' then return policy.tauMs + policy.maxWaitMs end
-  return math.min(policy.tauMs, policy.maxWaitMs + increment)
-end
-
-local function startOf(tat, now)
-  -- A tat within EPSILON of now counts as now (rounding must not compound on back-to-back slots).
-  if tat == nil or tat - now <= EPSILON_MS then return now end
-  return tat
-end
-
-local function step(tat, now, policy, cost)
-  local base = startOf(tat, now)
-  local increment = cost * policy.emissionMs
-  local newTat = base + increment
-  local ahead = aheadMs(policy, increment)
-  local admits = newTat - now <= ahead + EPSILON_MS
-  return { base = base, newTat = newTat, aheadMs = ahead, admits = admits }
-end
-
-local function cancel(tat, reservedTat, increment)
-  if tat == reservedTat then return tat - increment end
-  return tat
-end
-
--- Charges are always taken; refunds anywhere only for a reject-mode token bucket (no slots), else
--- only while ours is the last reservation (lib/core/gcra.ts says why).
-local function settle(tat, reservedTat, now, policy, deltaUnits)
-  if deltaUnits > 0 then return startOf(tat, now) + deltaUnits * policy.emissionMs end
-  if deltaUnits == 0 or tat == nil then return tat end
-  local refund = -deltaUnits * policy.emissionMs
-  if policy.shape == 'token-bucket' and policy.mode == 'reject' then return tat - refund end
-  if tat == reservedTat then return tat - refund end
-  return tat
-end
-
--- I/O: read every key before anything is written, so an error (say WRONGTYPE) changes nothing.
--- `read` gives the state as stored (exact text, '' for none), for the reply; `load` its number.
-local function read(key)
-  return redis.call('GET', key) or ''
-end
-
-local function load(key)
-  return num(read(key))
-end
-
--- PXAT, not PX: the key lives exactly as long as its state matters (a tat <= now is no state),
--- and an absolute expiry cannot come out early from Redis truncating its own clock to whole ms.
-local function store(key, tat, now)
-  if tat <= now then
-    redis.call('DEL', key)
-    return
-  end
-  local expiresAt = math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS
-  redis.call('SET', key, text(tat), 'PXAT', string.format('%d', expiresAt))
-end
-
-local function policyAt(i)
-  local a = 2 + (i - 1) * 6
-  return { shape = ARGV[a], mode = ARGV[a + 1], emissionMs = num(ARGV[a + 2]), tauMs = num(ARGV[a + 3]), maxWaitMs = num(ARGV[a + 4]) }, num(ARGV[a + 5])
-end
+local tonumber = tonumber
+local format = string.format
 
 local time = redis.call('TIME')
 local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
-local op = ARGV[1]
-local reply = { text(now) }
+local reply = { format('%.17g', now) }
 
-if op == 'cancel' then
-  for i = 1, #KEYS do
-    local tat = load(KEYS[i])
-    local nextTat = cancel(tat, num(ARGV[2 * i]), num(ARGV[2 * i + 1]))
-    if nextTat ~= tat then store(KEYS[i], nextTat, now) end
+-- Read every key before anything is written: `tats` is the state as the batch goes (nil: none),
+-- `read` the state found, false for a key of the wrong type (its requests fail, the rest go on).
+local nkeys = #KEYS
+local tats, read = {}, {}
+for k = 1, nkeys do
+  local value = redis.pcall('GET', KEYS[k])
+  if type(value) == 'table' then
+    read[k] = false
+    reply[k + 1] = value.err
+  elseif value then
+    tats[k] = tonumber(value)
+    read[k] = tats[k]
+    reply[k + 1] = value
+  else
+    reply[k + 1] = ''
   end
-  return reply
 end
 
-if op == 'settle' then
-  local tats = {}
-  for i = 1, #KEYS do tats[i] = load(KEYS[i]) end
-  for i = 1, #KEYS do
-    local a = 2 + (i - 1) * 5
-    local policy = { shape = ARGV[a], mode = ARGV[a + 1], emissionMs = num(ARGV[a + 2]) }
-    local nextTat = settle(tats[i], num(ARGV[a + 3]), now, policy, num(ARGV[a + 4]))
-    if nextTat ~= tats[i] then store(KEYS[i], nextTat, now) end
+local newTats = {}
+local a, last, flagAt = 1, #ARGV, nkeys + 1
+while a <= last do
+  local op, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local width = (op == 'd' and 6) or (op == 'p' and 1) or (op == 'c' and 3) or 5
+  local flag = 1
+  for b = a, a + (n - 1) * width, width do
+    if read[tonumber(ARGV[b])] == false then flag = -1 end
   end
-  return reply
+  if flag == -1 or op == 'p' then
+    -- nothing to change
+  elseif op == 'd' then
+    -- decideAll: charged to every policy only if every policy admits.
+    for j = 1, n do
+      local b = a + (j - 1) * 6
+      local tat, kind = tats[tonumber(ARGV[b])], ARGV[b + 1]
+      local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
+      -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
+      local base = now
+      if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+      local increment = cost * emissionMs
+      local newTat = base + increment
+      -- aheadMs: reject: tau; waiting token bucket: tau + maxWait; waiting leaky bucket: min(tau, maxWait + increment)
+      local ahead = tauMs
+      if kind == 'tw' then
+        ahead = tauMs + maxWaitMs
+      elseif kind == 'lw' then
+        ahead = math.min(tauMs, maxWaitMs + increment)
+      end
+      if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
+      newTats[j] = newTat
+    end
+    if flag == 1 then
+      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 6])] = newTats[j] end
+    end
+  elseif op == 'c' then
+    -- cancel: given back only while it is still the last reservation.
+    for b = a, a + (n - 1) * 3, 3 do
+      local k = tonumber(ARGV[b])
+      if tats[k] == tonumber(ARGV[b + 1]) then tats[k] = tats[k] - tonumber(ARGV[b + 2]) end
+    end
+  else
+    -- settle: charges are always taken; refunds anywhere only for a reject-mode token bucket (no
+    -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
+    for b = a, a + (n - 1) * 5, 5 do
+      local k = tonumber(ARGV[b])
+      local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+      if deltaUnits > 0 then
+        local base = now
+        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+        tats[k] = base + deltaUnits * emissionMs
+      elseif deltaUnits ~= 0 and tat ~= nil then
+        local refund = -deltaUnits * emissionMs
+        if kind == 'tr' or tat == reservedTat then tats[k] = tat - refund end
+      end
+    end
+  end
+  flagAt = flagAt + 1
+  reply[flagAt] = flag
+  a = a + n * width
 end
 
-if op == 'peek' then
-  for i = 1, #KEYS do reply[i + 1] = read(KEYS[i]) end
-  return reply
+-- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters
+-- (a tat <= now is no state), and an absolute expiry cannot come out early from Redis truncating
+-- its own clock to whole ms.
+for k = 1, nkeys do
+  local tat = tats[k]
+  if tat ~= nil and tat ~= read[k] then
+    if tat <= now then
+      redis.call('DEL', KEYS[k])
+    else
+      local expiresAt = math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS
+      redis.call('SET', KEYS[k], format('%.17g', tat), 'PXAT', format('%d', expiresAt))
+    end
+  end
 end
-
-if op ~= 'decide' then
-  return redis.error_reply('nest-limiter gcra.lua: unknown op ' .. tostring(op))
-end
-
--- decideAll, without the outcomes: charged to every policy only if every policy admits.
-local stored, newTats = {}, {}
-local charged = true
-for i = 1, #KEYS do
-  stored[i] = read(KEYS[i])
-  local policy, cost = policyAt(i)
-  local s = step(num(stored[i]), now, policy, cost)
-  newTats[i] = s.newTat
-  charged = charged and s.admits
-end
-if charged then
-  for i = 1, #KEYS do store(KEYS[i], newTats[i], now) end
-  reply[2] = 1
-else
-  reply[2] = 0
-end
-for i = 1, #KEYS do reply[i + 2] = stored[i] end
 return reply

@@ -22,5 +22,10 @@ export function hashTag(key: string): string {
  * The prefix has no braces (checked with the options), so the first `{` is always the tag's.
  */
 export function redisKey(prefix: string, policyId: string, key: string): string {
-  return `${prefix}{${hashTag(key)}}:${policyId}:${key}`;
+  return taggedKey(prefix, hashTag(key), policyId, key);
+}
+
+/** `redisKey` with the tag already computed (RedisKeyNames caches it): the one place the name's layout is written. */
+export function taggedKey(prefix: string, tag: string, policyId: string, key: string): string {
+  return `${prefix}{${tag}}:${policyId}:${key}`;
 }

@@ -1,17 +1,25 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { DEFAULT_PREFIX } from './redis-keys';
+import { REFUSAL_HORIZON_MS } from './refusal-cache';
 
 /** Options of the Redis store (also `LimiterModule.forRoot({ store: { redis, prefix } })`). */
 export interface RedisStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` client, reused as it is and never closed by the store; or a
    * `redis://` / `rediss://` URL or ioredis options, from which the store creates its own client
-   * (with auto-pipelining, so concurrent decisions share round trips) and closes it on shutdown.
+   * (without auto-pipelining: the store batches its own calls) and closes it on shutdown.
    */
   redis: Redis | Cluster | string | RedisOptions;
   /** Prepended to every key the store writes; no `{` or `}` (the key's hash tag must come first). @default 'limiter:' */
   prefix?: string;
+  /**
+   * How long a refusal may be repeated from this process's memory instead of asking Redis, in ms
+   * (a flood on a refused key then costs Redis about one call per this long per process). It is
+   * also the longest a reset, cancel or settle made by ANOTHER process can take to reach this one
+   * (this process's own clear it at once). 0 asks Redis every time. @default 1000
+   */
+  refusalCacheMs?: number;
 }
 
 /** A client the store can call: what ioredis `Redis` and `Cluster` have in common here. */
@@ -27,18 +35,21 @@ export function isRedisClient(value: unknown): value is RedisClient {
  * (`store.` in the module options), so the error names the field as the user wrote it.
  */
 export function validateRedisStoreOptions(where: string, path: string, raw: Record<string, unknown>): RedisStoreOptions {
-  const { redis, prefix = DEFAULT_PREFIX } = raw;
+  const { redis, prefix = DEFAULT_PREFIX, refusalCacheMs = REFUSAL_HORIZON_MS } = raw;
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
     throw new LimiterConfigError(where, `${path}prefix`, 'a string without `{` or `}` (they would take the place of the Cluster hash tag)', prefix);
   }
+  if (typeof refusalCacheMs !== 'number' || !Number.isFinite(refusalCacheMs) || refusalCacheMs < 0) {
+    throw new LimiterConfigError(where, `${path}refusalCacheMs`, 'a finite number of ms >= 0', refusalCacheMs);
+  }
   if (isRedisClient(redis)) {
     expectNoBraces(where, `${path}redis.options.keyPrefix`, redis.options.keyPrefix);
-    return { redis, prefix };
+    return { redis, prefix, refusalCacheMs };
   }
-  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return { redis, prefix };
+  if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return { redis, prefix, refusalCacheMs };
   if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) {
     expectNoBraces(where, `${path}redis.keyPrefix`, (redis as RedisOptions).keyPrefix);
-    return { redis: redis as RedisOptions, prefix };
+    return { redis: redis as RedisOptions, prefix, refusalCacheMs };
   }
   throw new LimiterConfigError(where, `${path}redis`, 'an ioredis Redis or Cluster client, a redis:// or rediss:// URL, or ioredis options', redis);
 }
@@ -50,7 +61,9 @@ export function validateRedisStoreOptions(where: string, path: string, raw: Reco
  * soon after it does. A client you pass in keeps its own settings: consider the same ones.
  */
 export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
-  enableAutoPipelining: true,
+  // The store batches its own calls and writes them past auto-pipelining anyway; off, the
+  // client's other commands (DEL for reset, QUIT) go out at once too.
+  enableAutoPipelining: false,
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 0,

@@ -1,7 +1,12 @@
 import { once } from 'node:events';
+import { SystemClock } from '../../core/system-clock';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
-import { cancelArgs, decideArgs, decideVerdict, defineGcraCommands, gcraCommand, MAX_ENTRIES, peekVerdict, settleArgs } from './gcra-script';
+import type { BatchRecord } from './gcra-batch';
+import { GcraBatcher } from './gcra-batcher';
+import { loadGcraScript, type GcraOp } from './gcra-script';
+import { RefusalCache } from './refusal-cache';
+import { RedisKeyNames } from './redis-key-names';
 import { redisKey } from './redis-keys';
 import { connect, validateRedisStoreOptions, type RedisClient, type RedisStoreOptions } from './redis-store-options';
 
@@ -13,45 +18,53 @@ const CLOSE_GRACE_MS = 200;
 /**
  * Bucket state in Redis, shared by every process that uses the same server and prefix: one key
  * per (policy, key) holding its `tat`, decided by gcra.lua (lib/core's algorithm, on Redis
- * server time) in one round trip per request, all policies at once. Works on a single node,
- * Sentinel and Cluster (through ioredis); the script is called by SHA and reloaded on NOSCRIPT
- * (after SCRIPT FLUSH, a restart or a failover) by ioredis `defineCommand`.
+ * server time). The requests made in one tick go to Redis together, as one script call per batch
+ * (GcraBatcher), each decided all policies at once, all or nothing. A refusal is remembered for a
+ * short while (RefusalCache), so a flood on a refused key is refused here rather than by Redis.
+ * Works on a single node, Sentinel and Cluster (through ioredis).
  */
 export class RedisStore extends LimiterStore {
   private readonly client: RedisClient;
   private readonly owned: boolean;
+  private readonly prefix: string;
+  private readonly refusals: RefusalCache;
+  private readonly clock = new SystemClock(0);
+  private readonly batcher: GcraBatcher;
   /** Settles when the client first connects: until then calls wait for it (a client that has never connected has nothing to fail fast on). */
   private readonly connected: Promise<unknown>;
-  private readonly prefix: string;
 
   constructor(options: RedisStoreOptions) {
     super();
     const valid = validateRedisStoreOptions(`${WHERE} options`, '', options as unknown as Record<string, unknown>);
     this.prefix = valid.prefix ?? '';
+    this.refusals = new RefusalCache(valid.refusalCacheMs);
     ({ client: this.client, owned: this.owned } = connect(valid.redis));
     this.connected = this.client.status === 'ready' ? Promise.resolve() : once(this.client, 'ready').catch(() => undefined);
-    defineGcraCommands(this.client);
+    this.batcher = new GcraBatcher(this.client, loadGcraScript(), new RedisKeyNames(this.prefix), this.refusals, this.clock, this.connected);
   }
 
-  async decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return decideVerdict(await this.call('decide', entries, decideArgs(entries)), entries);
+  decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
+    const refused = this.refusals.refuse(entries, this.clock.now());
+    if (refused) return Promise.resolve(refused);
+    return this.enqueue('d', entries, undefined, undefined) as Promise<StoreVerdict>;
   }
 
-  async peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return peekVerdict(await this.call('peek', entries, []), entries);
+  peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
+    return this.enqueue('p', entries, undefined, undefined) as Promise<StoreVerdict>;
   }
 
-  async cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
-    await this.connected;
-    await this.client[gcraCommand(entries.length)](...this.keysOf(entries), 'cancel', ...cancelArgs(entries, reservedTats));
+  cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
+    this.forget(entries);
+    return this.enqueue('c', entries, reservedTats, undefined) as Promise<unknown> as Promise<void>;
   }
 
-  async settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
-    await this.connected;
-    await this.client[gcraCommand(entries.length)](...this.keysOf(entries), 'settle', ...settleArgs(entries, reservedTats, deltas));
+  settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
+    this.forget(entries);
+    return this.enqueue('s', entries, reservedTats, deltas) as Promise<unknown> as Promise<void>;
   }
 
   async reset(policyId: string, key: string): Promise<void> {
+    this.refusals.forget(policyId, key);
     await this.connected;
     await this.client.del(redisKey(this.prefix, policyId, key));
   }
@@ -69,24 +82,23 @@ export class RedisStore extends LimiterStore {
     this.client.disconnect();
   }
 
-  private async call(op: 'decide' | 'peek', entries: readonly StoreEntry[], args: string[]): Promise<(string | number)[]> {
-    await this.connected;
-    return this.client[gcraCommand(entries.length)](...this.keysOf(entries), op, ...args);
+  private forget(entries: readonly StoreEntry[]): void {
+    for (const e of entries) this.refusals.forget(e.policy.id, e.key);
   }
 
-  /**
-   * The entries' Redis keys. On Cluster, one script call reaches one slot, so the entries of a
-   * request must share their key (hence the hash tag): refused clearly here rather than by
-   * Redis with CROSSSLOT. A single node decides any mix of keys.
-   */
-  private keysOf(entries: readonly StoreEntry[]): string[] {
-    if (entries.length > MAX_ENTRIES) {
-      throw new LimiterConfigError(WHERE, 'policies', `at most ${MAX_ENTRIES} per request`, entries.length);
+  private enqueue(op: GcraOp, entries: readonly StoreEntry[], reservedTats: readonly number[] | undefined, deltas: readonly number[] | undefined): Promise<StoreVerdict | undefined> {
+    // On Cluster one script call reaches one slot, so the entries of a request must share their key
+    // (hence the hash tag): refused clearly here rather than by Redis with CROSSSLOT. A single node
+    // decides any mix of keys.
+    if (this.client.isCluster) {
+      for (let j = 1; j < entries.length; j++) {
+        if (entries[j].key !== entries[0].key) {
+          const keys = entries.map((e) => e.key);
+          return Promise.reject(new LimiterConfigError(`${WHERE} on Redis Cluster`, 'key', 'the same for every policy of one request (one script call reaches one slot)', keys));
+        }
+      }
     }
-    if (this.client.isCluster && entries.some((e) => e.key !== entries[0].key)) {
-      const keys = entries.map((e) => e.key);
-      throw new LimiterConfigError(`${WHERE} on Redis Cluster`, 'key', 'the same for every policy of one request (one script call reaches one slot)', keys);
-    }
-    return entries.map((e) => redisKey(this.prefix, e.policy.id, e.key));
+    const epoch = this.refusals.epoch;
+    return new Promise((resolve, reject) => this.batcher.push({ op, entries, reservedTats, deltas, epoch, resolve, reject } satisfies BatchRecord));
   }
 }

@@ -1,0 +1,92 @@
+import { cancel, outcome, peek, settle, step, type GcraStep, type PolicyOutcome } from '../../core/gcra';
+import { fromReply } from './gcra-script';
+import type { BatchRecord, GcraBatch } from './gcra-batch';
+import type { RefusalCache } from './refusal-cache';
+
+/** Thrown (to its own request only) when a request touches a key that holds something other than a tat. */
+export class RedisKeyTypeError extends Error {}
+
+/**
+ * Settles every request of a batch from gcra.lua's reply: the batch is replayed with lib/core, in
+ * queue order, from the state the script read and the `now` it used (tracking each key's tat as
+ * the batch goes), so every outcome is lib/core's own number, as MemoryStore gives it. The script
+ * decided whether to charge; lib/core must agree, or the two have drifted apart and that request
+ * is refused with an error. Refusals are remembered in `refusals` (read after `sentAt`).
+ */
+export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalCache, sentAt: number): void {
+  const { records, keys, keyIndexes } = batch;
+  const nkeys = keys.length;
+  if (!Array.isArray(reply) || reply.length !== 1 + nkeys + records.length) {
+    const error = new Error(`gcra.lua: expected ${1 + nkeys + records.length} reply values, got ${Array.isArray(reply) ? reply.length : typeof reply}`);
+    for (const r of records) r.reject(error);
+    return;
+  }
+  const now = fromReply(reply[0]);
+  const tats: (number | undefined)[] = new Array(nkeys);
+  for (let k = 0; k < nkeys; k++) {
+    const text = reply[k + 1];
+    tats[k] = text === '' ? undefined : fromReply(text);
+  }
+  let at = 0;
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    const flag = reply[1 + nkeys + r];
+    if (flag === -1) fail(record, reply, keyIndexes, at);
+    else if (record.op === 'd') decide(record, flag === 1, tats, keyIndexes, at, now, refusals, sentAt);
+    else if (record.op === 'p') record.resolve({ now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy)) });
+    else {
+      const { entries, reservedTats, deltas } = record;
+      for (let j = 0; j < entries.length; j++) {
+        const k = keyIndexes[at + j];
+        const { policy, cost } = entries[j];
+        tats[k] = record.op === 'c' ? cancel(tats[k], reservedTats![j], cost * policy.emissionMs) : settle(tats[k], reservedTats![j], now, policy, deltas![j]);
+      }
+      record.resolve(undefined);
+    }
+    at += record.entries.length;
+  }
+}
+
+/** decideAll, replayed: charged to every entry only if every entry admits; the script must say the same. */
+function decide(
+  record: BatchRecord,
+  scriptCharged: boolean,
+  tats: (number | undefined)[],
+  keyIndexes: readonly number[],
+  at: number,
+  now: number,
+  refusals: RefusalCache,
+  sentAt: number,
+): void {
+  const { entries } = record;
+  const n = entries.length;
+  const steps: GcraStep[] = new Array(n);
+  let charged = true;
+  for (let j = 0; j < n; j++) {
+    const e = entries[j];
+    steps[j] = step(tats[keyIndexes[at + j]], now, e.policy, e.cost);
+    if (!steps[j].admits) charged = false;
+  }
+  // The tats follow what the script did, so the rest of the batch is replayed on Redis's state.
+  if (scriptCharged) for (let j = 0; j < n; j++) tats[keyIndexes[at + j]] = steps[j].newTat;
+  if (charged !== scriptCharged) {
+    record.reject(new Error('gcra.lua and lib/core disagree on whether to charge'));
+    return;
+  }
+  const outcomes: PolicyOutcome[] = new Array(n);
+  for (let j = 0; j < n; j++) outcomes[j] = outcome(steps[j], now, entries[j].policy, charged);
+  if (!charged) for (let j = 0; j < n; j++) refusals.remember(entries[j].policy.id, entries[j].key, tats[keyIndexes[at + j]], sentAt, record.epoch);
+  record.resolve({ now, outcomes });
+}
+
+/** A request that touches a key of the wrong type: the script changed nothing for it. */
+function fail(record: BatchRecord, reply: unknown[], keyIndexes: readonly number[], at: number): void {
+  for (let j = 0; j < record.entries.length; j++) {
+    const text = reply[keyIndexes[at + j] + 1];
+    if (typeof text === 'string' && text.startsWith('WRONGTYPE')) {
+      record.reject(new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`));
+      return;
+    }
+  }
+  record.reject(new RedisKeyTypeError('gcra.lua: a key of this request holds the wrong kind of value'));
+}
