@@ -1,5 +1,6 @@
 import { MessageBody, SubscribeMessage, WebSocketGateway, type WsResponse } from '@nestjs/websockets';
 import { LeakyBucket, TokenBucket } from '../../../lib';
+import { expectRetryAfterWithin } from './retry-after';
 
 /**
  * One gateway for both WebSocket adapters (socket.io and ws), on the app's own HTTP server:
@@ -43,7 +44,5 @@ export const WS_REFUSAL = {
 /** Asserts `received` is the limiter's refusal, with a retryAfterMs in (0, maxMs]. */
 export function expectWsRefusal(received: Received, maxMs = 1000): void {
   expect(received).toEqual({ event: 'exception', data: WS_REFUSAL });
-  const { retryAfterMs } = received.data as { retryAfterMs: number };
-  expect(retryAfterMs).toBeGreaterThan(0);
-  expect(retryAfterMs).toBeLessThanOrEqual(maxMs);
+  expectRetryAfterWithin((received.data as { retryAfterMs: number }).retryAfterMs, maxMs);
 }

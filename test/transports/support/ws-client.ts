@@ -1,19 +1,14 @@
 import WebSocket from 'ws';
-import { Inbox } from './inbox';
-import type { Received } from './gateways';
-
-let barriers = 0;
+import { SocketClient } from './socket-client';
 
 /** A real `ws` client speaking Nest's WsAdapter protocol: JSON frames `{ event, data }` both ways. */
-export class WsClient {
-  readonly inbox: Inbox<Received>;
-
+export class WsClient extends SocketClient {
   private constructor(readonly socket: WebSocket, name: string) {
-    this.inbox = new Inbox(name);
+    super(name);
     socket.on('message', (raw) => {
       const text = raw.toString();
       try {
-        this.inbox.push(JSON.parse(text) as Received);
+        this.inbox.push(JSON.parse(text));
       } catch {
         this.inbox.push({ event: '<not JSON>', data: text });
       }
@@ -34,25 +29,11 @@ export class WsClient {
     this.socket.send(JSON.stringify({ event, data }));
   }
 
-  /** Sends `event` and resolves with the next frame the client receives. */
-  request(event: string, data: unknown): Promise<Received> {
-    this.emit(event, data);
-    return this.inbox.next(`reply to ${event} ${JSON.stringify(data)}`);
+  isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
   }
 
-  /** Round-trips an `echo` (never limited) and resolves with every frame that arrived before its answer. */
-  async barrier(): Promise<Received[]> {
-    const marker = `barrier-${++barriers}`;
-    this.emit('echo', marker);
-    const before: Received[] = [];
-    for (;;) {
-      const message = await this.inbox.next(`echo of ${marker}`);
-      if (message.event === 'echo' && message.data === marker) return before;
-      before.push(message);
-    }
-  }
-
-  /** Closes the socket and resolves once it is closed. */
+  /** Resolves once the closing handshake is done. */
   close(): Promise<void> {
     this.inbox.close('closed by the test');
     if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
