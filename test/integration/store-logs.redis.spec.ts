@@ -112,6 +112,24 @@ describe.each<StoreErrorPolicy>(['local', 'open', 'closed'])('what the log says 
   });
 });
 
+describe('start-up with Redis up', () => {
+  it('decides the very first request after init on Redis, and logs nothing', async () => {
+    const port = await freePort();
+    const server = await startRedisServer(port);
+    const lines = new Lines();
+    const { app, url, decisions } = await boot(port, 'local', lines);
+    try {
+      expect(app.get(LimiterService).health()).toBe('ready');
+      expect((await fetch(url)).status).toBe(200);
+      expect(decisions.map((d) => d.decision.source)).toEqual(['store']);
+      expect(lines.all).toEqual([]);
+    } finally {
+      await app.close();
+      await server.stop();
+    }
+  });
+});
+
 describe('logger: false', () => {
   it('says nothing, through Nest\'s Logger or otherwise', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');

@@ -33,7 +33,7 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
     const flag = reply[1 + nkeys + r];
     if (flag === -1) fail(record, reply, keyIndexes, at);
     else if (record.op === 'd') decide(record, flag === 1, tats, keyIndexes, at, now, refusals, sentAt);
-    else if (record.op === 'p') record.resolve({ now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy)) });
+    else if (record.op === 'p') record.resolve({ now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy, e.cost)) });
     else {
       const { entries, reservedTats, deltas } = record;
       for (let j = 0; j < entries.length; j++) {

@@ -69,6 +69,12 @@ export class RedisStore extends LimiterStore {
     await this.client.del(redisKey(this.prefix, policyId, key));
   }
 
+  /** Resolves once the client is connected (at once if it is); never rejects: a client that keeps failing keeps it pending. */
+  ready(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.client.once('ready', () => resolve()));
+  }
+
   onReachable(listener: () => void): void {
     this.client.on('ready', listener);
   }
