@@ -50,6 +50,18 @@ function startOf(tat: number | undefined, now: number): number {
   return tat === undefined || tat - now <= EPSILON_MS ? now : tat;
 }
 
+/**
+ * The state a request is decided on when its process holds reservations the store may have
+ * forgotten: the stored `tat`, or `floor` (the latest slot this process holds on that bucket)
+ * when that is later. A store that lost its state (Redis restarted empty, flushed, or failed over
+ * to a replica behind it; a memory store that evicted the key) is re-seeded by the first request
+ * instead of handing out slots that overlap the held ones. Never later than the real state while
+ * nothing was lost: every slot held was charged to it.
+ */
+export function floored(tat: number | undefined, floor: number | undefined): number | undefined {
+  return floor === undefined || (tat !== undefined && tat >= floor) ? tat : floor;
+}
+
 /** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
 export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
   const base = startOf(tat, now);

@@ -5,6 +5,7 @@ import { DEFAULTS } from '../core/defaults';
 import { LimiterStoreError } from '../errors/limiter-store.error';
 import { StoreFallback } from '../failure/store-fallback';
 import type { LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
+import { HeldSlots } from './held-slots';
 import { LimiterEvents } from './limiter-events';
 
 /** A decided request: what the caller sees, and what it takes to hold, give back or settle its slot. */
@@ -49,6 +50,7 @@ const UNREPORTED: DecideContext = { where: '', onStoreError: DEFAULTS.onStoreErr
  */
 export class LimiterEngine {
   private readonly offset = new ClockOffset();
+  private readonly held = new HeldSlots();
   private readonly fallback: StoreFallback;
 
   constructor(
@@ -71,7 +73,7 @@ export class LimiterEngine {
    */
   decideNow(entries: readonly StoreEntry[], context: DecideContext = UNREPORTED): Reservation {
     const at = this.clock.now();
-    const result = this.store.decideNow!(entries);
+    const result = this.store.decideNow!(this.held.floored(entries));
     return this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
   }
 
@@ -80,7 +82,7 @@ export class LimiterEngine {
     const sentAt = this.clock.now();
     let result: StoreVerdict;
     try {
-      result = await this.store.decide(entries);
+      result = await this.store.decide(this.held.floored(entries));
     } catch (error) {
       if (!(error instanceof LimiterStoreError)) throw error;
       const source = context.onStoreError;
@@ -113,11 +115,15 @@ export class LimiterEngine {
    * and the wait rejects with the signal's reason.
    */
   async hold(reservation: Reservation, signal?: AbortSignal): Promise<void> {
+    const shared = reservation.store === this.store && reservation.decision.source === 'store';
+    if (shared) this.held.hold(reservation.entries, reservation.tats);
     try {
       await this.clock.sleep(reservation.departAt - this.clock.now(), signal);
     } catch (reason) {
       await this.release(reservation);
       throw reason;
+    } finally {
+      if (shared) this.held.release(reservation.entries, reservation.tats);
     }
   }
 

@@ -6,6 +6,11 @@ export interface StoreEntry {
   readonly policy: GcraPolicy;
   readonly key: string;
   readonly cost: number;
+  /**
+   * The latest slot (tat) this process holds on the bucket, when it holds one the store may have
+   * lost: the request is decided on `floored(tat, floor)` (see lib/core/gcra). Set by the engine.
+   */
+  readonly floor?: number;
 }
 
 /** A store's answer: the per-policy outcomes, and the store's own `now` they were computed at. */

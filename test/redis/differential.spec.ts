@@ -1,6 +1,6 @@
 // @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import type { Redis } from 'ioredis';
-import { cancel, decideAll, peek, settle, type PolicyOutcome } from '../../lib/core/gcra';
+import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
 import { RedisKeyTypeError } from '../../lib/stores/redis/gcra-replay';
@@ -59,6 +59,10 @@ describe('gcra.lua against lib/core (differential)', () => {
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
     const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
 
+    // Sometimes a floor (a slot a process holds, lib/core `floored`): behind, near or ahead of the state.
+    let lastNow = 0;
+    const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
+      next() < 0.1 ? (tats.get(`${policy.id}\u0000${key}`) ?? lastNow) + (next() - 0.3) * policy.tauMs : undefined;
     const entries = (): StoreEntry[] => {
       const first = pick(policies);
       const chosen = next() < 0.4 ? [first, pick(policies.filter((p) => p !== first))] : [first];
@@ -66,7 +70,8 @@ describe('gcra.lua against lib/core (differential)', () => {
       return chosen.map((policy) => {
         const roll = next();
         const cost = roll < 0.75 ? 1 : roll < 0.97 ? 1 + Math.floor(next() * policy.capacity) : policy.capacity + 1;
-        return { policy, key: next() < 0.8 ? key : pick(KEYS), cost };
+        const k = next() < 0.8 ? key : pick(KEYS);
+        return { policy, key: k, cost, floor: floorFor(policy, k) };
       });
     };
     const mismatch = (i: number, op: string, expected: unknown, actual: unknown) =>
@@ -80,8 +85,9 @@ describe('gcra.lua against lib/core (differential)', () => {
       if (roll < 0.5) {
         const es = entries();
         const { now, outcomes } = await store.decide(es);
+        lastNow = now;
         const expected: PolicyOutcome[] = decideAll(
-          es.map((e) => tats.get(id(e))),
+          es.map((e) => floored(tats.get(id(e)), e.floor)),
           now,
           es.map((e) => e.policy),
           es.map((e) => e.cost),
@@ -100,7 +106,7 @@ describe('gcra.lua against lib/core (differential)', () => {
       } else if (roll < 0.65) {
         const es = entries();
         const { now, outcomes } = await store.peek(es);
-        const expected = es.map((e) => peek(tats.get(id(e)), now, e.policy));
+        const expected = es.map((e) => peek(tats.get(id(e)), now, e.policy, e.cost));
         if (!isEqual(outcomes, expected)) throw mismatch(i, 'peek', expected, outcomes);
         counts.peek++;
       } else if (roll < 0.8) {
@@ -182,6 +188,9 @@ describe('gcra.lua against lib/core (differential)', () => {
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
     const counts = { batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0 };
 
+    let lastNow = 0;
+    const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
+      next() < 0.1 ? (tats.get(`${policy.id}\u0000${key}`) ?? lastNow) + (next() - 0.3) * policy.tauMs : undefined;
     const entries = (): StoreEntry[] => {
       const first = pick(policies);
       const chosen = next() < 0.4 ? [first, pick(policies.filter((p) => p !== first))] : [first];
@@ -190,7 +199,8 @@ describe('gcra.lua against lib/core (differential)', () => {
       return chosen.map((policy) => {
         const roll = next();
         const cost = roll < 0.75 ? 1 : roll < 0.97 ? 1 + Math.floor(next() * policy.capacity) : policy.capacity + 1;
-        return { policy, key: policy === wrong ? KEYS[0] : next() < 0.8 ? key : pick(KEYS), cost };
+        const k = policy === wrong ? KEYS[0] : next() < 0.8 ? key : pick(KEYS);
+        return { policy, key: k, cost, floor: policy === wrong ? undefined : floorFor(policy, k) };
       });
     };
     /** `tats` and `deltas`: what cancel and settle take (empty for the others). */
@@ -212,6 +222,7 @@ describe('gcra.lua against lib/core (differential)', () => {
       // All in one tick: one script call, one `now` (a leading peek of nothing reports it).
       const [clock, ...settled] = await Promise.allSettled([store.peek([]), ...ops.map(call)]);
       const now = (clock as PromiseFulfilledResult<{ now: number }>).value.now;
+      lastNow = now;
       const fail = (i: number, expected: unknown, actual: unknown) =>
         new Error(`seed ${seed}, batch ${round}, operation ${i} (${ops[i].kind}) at ${now}: lib/core and gcra.lua disagree\nexpected ${JSON.stringify(expected)}\nactual   ${JSON.stringify(actual)}`);
       const touched = new Map<string, StoreEntry>();
@@ -233,12 +244,12 @@ describe('gcra.lua against lib/core (differential)', () => {
           const expected =
             op.kind === 'decide'
               ? decideAll(
-                  op.entries.map((e) => tats.get(id(e))),
+                  op.entries.map((e) => floored(tats.get(id(e)), e.floor)),
                   now,
                   op.entries.map((e) => e.policy),
                   op.entries.map((e) => e.cost),
                 )
-              : op.entries.map((e) => peek(tats.get(id(e)), now, e.policy));
+              : op.entries.map((e) => peek(tats.get(id(e)), now, e.policy, e.cost));
           if (verdict.now !== now || !isEqual(verdict.outcomes, expected)) throw fail(i, expected, verdict.outcomes);
           if (op.kind === 'peek') counts.peeked++;
           else if (expected.every((o) => o.admits)) {

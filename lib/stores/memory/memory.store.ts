@@ -1,4 +1,4 @@
-import { cancel, decideAll, outcome, peek, settle, step } from '../../core/gcra';
+import { cancel, decideAll, floored, outcome, peek, settle, step } from '../../core/gcra';
 import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
@@ -47,7 +47,7 @@ export class MemoryStore extends LimiterStore {
     const tats = entries.map((e) => this.table.get(e.policy.id, e.key));
     const policies = entries.map((e) => e.policy);
     const outcomes = decideAll(
-      tats,
+      tats.map((tat, i) => floored(tat, entries[i].floor)),
       now,
       policies,
       entries.map((e) => e.cost),
@@ -65,9 +65,9 @@ export class MemoryStore extends LimiterStore {
    */
   private decideOne(entries: readonly StoreEntry[]): StoreVerdict {
     const now = this.clock.now();
-    const { policy, key, cost } = entries[0];
+    const { policy, key, cost, floor } = entries[0];
     const tat = this.table.get(policy.id, key);
-    const s = step(tat, now, policy, cost);
+    const s = step(floor === undefined ? tat : floored(tat, floor), now, policy, cost);
     const result = outcome(s, now, policy, s.admits);
     if (!s.admits) return { now, outcomes: [result] };
     const blockedMs = tat === undefined ? this.table.roomFor(entries, [tat], now) : 0;

@@ -47,7 +47,7 @@ export class GcraBatch {
       args.push(String(index + 1));
       if (op === 'd') {
         const p = this.policies.of(policy);
-        args.push(p[0], p[1], p[2], p[3], toArg(cost));
+        args.push(p[0], p[1], p[2], p[3], toArg(cost), entries[j].floor === undefined ? '' : toArg(entries[j].floor!));
       } else if (op === 'c') {
         args.push(toArg(reservedTats![j]), toArg(cost * policy.emissionMs));
       } else if (op === 's') {

@@ -1,4 +1,4 @@
-import { cancel, outcome, peek, settle, step, type GcraStep, type PolicyOutcome } from '../../core/gcra';
+import { cancel, floored, outcome, peek, settle, step, type GcraStep, type PolicyOutcome } from '../../core/gcra';
 import { fromReply } from './gcra-script';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
 import type { RefusalCache } from './refusal-cache';
@@ -64,7 +64,7 @@ function decide(
   let charged = true;
   for (let j = 0; j < n; j++) {
     const e = entries[j];
-    steps[j] = step(tats[keyIndexes[at + j]], now, e.policy, e.cost);
+    steps[j] = step(floored(tats[keyIndexes[at + j]], e.floor), now, e.policy, e.cost);
     if (!steps[j].admits) charged = false;
   }
   // The tats follow what the script did, so the rest of the batch is replayed on Redis's state.

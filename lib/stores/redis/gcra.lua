@@ -14,7 +14,7 @@
 --           state, the same as any tat <= now).
 -- ARGV      one group per request, back to back: an op letter, the number of entries n, then per
 --           entry the index k of its key in KEYS and the op's arguments:
---   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, cost
+--   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, cost, floor ('' for none: see `floored`)
 --   'p' peek:    k                     (the state is read, and time)
 --   'c' cancel:  k, reservedTat, increment
 --   's' settle:  k, kind, emissionMs, reservedTat, deltaUnits
@@ -74,7 +74,7 @@ local a, last, flagAt = 1, #ARGV, nkeys + 1
 while a <= last do
   local op, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
-  local width = (op == 'd' and 6) or (op == 'p' and 1) or (op == 'c' and 3) or 5
+  local width = (op == 'd' and 7) or (op == 'p' and 1) or (op == 'c' and 3) or 5
   local flag = 1
   for b = a, a + (n - 1) * width, width do
     if read[tonumber(ARGV[b])] == false then flag = -1 end
@@ -84,9 +84,12 @@ while a <= last do
   elseif op == 'd' then
     -- decideAll: charged to every policy only if every policy admits.
     for j = 1, n do
-      local b = a + (j - 1) * 6
+      local b = a + (j - 1) * 7
       local tat, kind = tats[tonumber(ARGV[b])], ARGV[b + 1]
       local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
+      -- floored: the latest slot the calling process holds, when the stored state is behind it (lost)
+      local floor = tonumber(ARGV[b + 6])
+      if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
       -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
       local base = now
       if tat ~= nil and tat - now > EPSILON_MS then base = tat end
@@ -103,7 +106,7 @@ while a <= last do
       newTats[j] = newTat
     end
     if flag == 1 then
-      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 6])] = newTats[j] end
+      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 7])] = newTats[j] end
     end
   elseif op == 'c' then
     -- cancel: given back only while it is still the last reservation.
