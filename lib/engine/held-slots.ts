@@ -1,60 +1,77 @@
+import { cancel } from '../core/gcra';
 import type { StoreEntry } from '../stores/limiter-store';
 
+/** What this process knows of one bucket while it holds slots on it. */
+interface Held {
+  /** The tats of the reservations still waiting, in the order they were made. */
+  readonly tats: number[];
+  /** The latest state of the bucket the store has reported to this process (its own slots included). */
+  seen: number;
+}
+
 /**
- * The slots this process holds for requests still waiting (queue-and-wait, `acquire`,
- * `JobLimiter.pace`), per bucket, as the store's tats: each decision on a bucket carries the
- * latest one as its `floor`, so a store that has lost its state (Redis restarted empty or
- * flushed, a failover to a replica behind it) is re-seeded by the next request instead of handing
- * out slots on top of the held ones (lib/core/gcra `floored`). Only waiting reservations are kept,
- * and each is dropped once its request has started or it is given back: the map is bounded by
- * the requests held in this process.
+ * The buckets on which this process holds slots for requests still waiting (queue-and-wait,
+ * `acquire`, `JobLimiter.pace`), and the latest state the store reported for each: every
+ * decision on such a bucket carries that state as its `floor`, so a store that has lost it
+ * (Redis restarted empty or flushed, a failover to a replica behind it) is re-seeded by the next
+ * request instead of handing out slots on top of the held ones (lib/core/gcra `floored`). The
+ * reported state covers the other processes' slots up to this process's last decision, so what
+ * can still overlap after a loss is what they reserved since. While nothing is lost the floor is
+ * never ahead of the store: tats only grow, but for a cancel, which is mirrored here. A bucket is
+ * forgotten once none of its requests waits: the map is bounded by the requests held.
  */
 export class HeldSlots {
-  /** Per bucket (policy id and key), the tats of the reservations still held, in the order they were made. */
-  private readonly held = new Map<string, number[]>();
+  private readonly buckets = new Map<string, Held>();
 
   /** The entries with their floors, or the same array when this process holds nothing on them. */
   floored(entries: readonly StoreEntry[]): readonly StoreEntry[] {
-    if (this.held.size === 0) return entries;
+    if (this.buckets.size === 0) return entries;
     let out: StoreEntry[] | undefined;
     for (let i = 0; i < entries.length; i++) {
-      const floor = this.latest(bucketOf(entries[i]));
-      if (floor === undefined) continue;
+      const held = this.buckets.get(bucketOf(entries[i]));
+      if (held === undefined) continue;
       out ??= entries.slice();
-      out[i] = { ...entries[i], floor };
+      out[i] = { ...entries[i], floor: held.seen };
     }
     return out ?? entries;
+  }
+
+  /** Notes the state a decision left (charged or not) on the buckets this process holds slots on. */
+  observe(entries: readonly StoreEntry[], tats: readonly number[]): void {
+    if (this.buckets.size === 0) return;
+    for (let i = 0; i < entries.length; i++) {
+      const held = this.buckets.get(bucketOf(entries[i]));
+      if (held !== undefined && tats[i] > held.seen) held.seen = tats[i];
+    }
   }
 
   /** Remembers the slots of an admitted request while it waits for them. */
   hold(entries: readonly StoreEntry[], tats: readonly number[]): void {
     for (let i = 0; i < entries.length; i++) {
       const bucket = bucketOf(entries[i]);
-      const list = this.held.get(bucket);
-      if (list) list.push(tats[i]);
-      else this.held.set(bucket, [tats[i]]);
+      const held = this.buckets.get(bucket);
+      if (held === undefined) this.buckets.set(bucket, { tats: [tats[i]], seen: tats[i] });
+      else {
+        held.tats.push(tats[i]);
+        if (tats[i] > held.seen) held.seen = tats[i];
+      }
     }
   }
 
-  /** Forgets the slots of a reservation whose request has started, or that was given back. */
-  release(entries: readonly StoreEntry[], tats: readonly number[]): void {
+  /**
+   * Forgets the slots of a reservation whose request has started, or (`givenBack`) was cancelled:
+   * then the state seen moves back as the store's does, where this was the last reservation.
+   */
+  release(entries: readonly StoreEntry[], tats: readonly number[], givenBack: boolean): void {
     for (let i = 0; i < entries.length; i++) {
       const bucket = bucketOf(entries[i]);
-      const list = this.held.get(bucket);
-      const at = list?.lastIndexOf(tats[i]) ?? -1;
+      const held = this.buckets.get(bucket);
+      const at = held?.tats.lastIndexOf(tats[i]) ?? -1;
       if (at < 0) continue;
-      list!.splice(at, 1);
-      if (list!.length === 0) this.held.delete(bucket);
+      held!.tats.splice(at, 1);
+      if (held!.tats.length === 0) this.buckets.delete(bucket);
+      else if (givenBack) held!.seen = cancel(held!.seen, tats[i], entries[i].cost * entries[i].policy.emissionMs)!;
     }
-  }
-
-  /** The latest tat held on a bucket (one already in the past is no floor: lib/core starts from now). */
-  private latest(bucket: string): number | undefined {
-    const list = this.held.get(bucket);
-    if (!list) return undefined;
-    let latest = list[0];
-    for (const tat of list) if (tat > latest) latest = tat;
-    return latest;
   }
 }
 

@@ -74,7 +74,9 @@ export class LimiterEngine {
   decideNow(entries: readonly StoreEntry[], context: DecideContext = UNREPORTED): Reservation {
     const at = this.clock.now();
     const result = this.store.decideNow!(this.held.floored(entries));
-    return this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
+    const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
+    this.held.observe(entries, reservation.tats);
+    return reservation;
   }
 
   /** Decides a request over all its entries at once, on the store or, when it fails, by the failure policy. */
@@ -91,7 +93,9 @@ export class LimiterEngine {
       const store = this.fallback.localStore;
       return this.reserve(entries, held, store.decideNow(held), source, store, context, 0);
     }
-    return this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
+    const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
+    this.held.observe(entries, reservation.tats);
+    return reservation;
   }
 
   /**
@@ -120,11 +124,11 @@ export class LimiterEngine {
     try {
       await this.clock.sleep(reservation.departAt - this.clock.now(), signal);
     } catch (reason) {
+      if (shared) this.held.release(reservation.entries, reservation.tats, true);
       await this.release(reservation);
       throw reason;
-    } finally {
-      if (shared) this.held.release(reservation.entries, reservation.tats);
     }
+    if (shared) this.held.release(reservation.entries, reservation.tats, false);
   }
 
   /** Gives an admitted request's slot back without waiting; a store that fails to is not the caller's problem. */
