@@ -22,7 +22,7 @@ export class LimiterRegistry {
   private readonly servicePolicies = new WeakMap<object, Map<string, GcraPolicy>>();
   /** Bucket ids of routes: bounded by the code. */
   private readonly routeIds = new Set<string>();
-  /** Bucket ids of service policies, most recently (re)added last: they come from calls, so only the latest are kept. */
+  /** Bucket ids of service policies, most recently used last: they come from calls, so only the latest are kept. */
   private readonly serviceIds = new RecentSet<string>(SERVICE_IDS);
 
   constructor(@Inject(LIMITER_OPTIONS) private readonly options: ResolvedLimiterOptions) {}
@@ -58,7 +58,7 @@ export class LimiterRegistry {
       else this.servicePolicies.set(raw, new Map([[variant, policy]]));
     }
     // A policy used all along must not be forgotten by reset(key) because 1,000 others came after it.
-    if (!this.serviceIds.has(policy.id)) this.serviceIds.touch(policy.id);
+    this.serviceIds.touch(policy.id);
     return policy;
   }
 

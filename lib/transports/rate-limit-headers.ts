@@ -37,7 +37,9 @@ function rateLimitHeader(decision: Decision, labels: readonly string[]): string 
   let value = '';
   for (let i = 0; i < decision.policies.length; i++) {
     const p = decision.policies[i];
-    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};r=${p.remaining};t=${toSeconds(nextUnitMs(p))}`;
+    const next = nextUnitMs(p);
+    // A request that can never pass has no time to wait for: `t` is left out rather than infinite.
+    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};r=${p.remaining}${Number.isFinite(next) ? `;t=${toSeconds(next)}` : ''}`;
   }
   return value;
 }

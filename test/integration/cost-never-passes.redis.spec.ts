@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { LeakyBucket, LimiterConfigError, LimiterModule, LimiterService, TokenBucket, type Decision, type LimiterModuleOptions, type LimitPolicy } from '../../lib';

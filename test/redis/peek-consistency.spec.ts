@@ -1,3 +1,4 @@
+// @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import type { Redis } from 'ioredis';
 import { EPSILON_MS } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
