@@ -71,6 +71,10 @@ describe.each<StoreErrorPolicy>(['open', 'closed', 'local'])('a batch in flight 
     const calls = await batchInFlight();
     process.kill(server.pid, 'SIGKILL');
     expectPolicyDecisions(await Promise.all(calls));
+    // Back before the store closes, so its client is not left reconnecting to nothing.
+    await server.stop();
+    server = await startRedisServer(server.port);
+    await waitFor(async () => (await engine.decide([{ policy, key: 'after', cost: 1 }], { where: 'after' })).decision.source === 'store', 'Redis to decide again', 10_000);
   });
 
   it('hung (SIGSTOP) with the batch in flight: each request gets the policy’s decision at the deadline, once, and the late reply decides nothing again', async () => {
