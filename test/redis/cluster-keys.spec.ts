@@ -2,6 +2,7 @@
 import type { Cluster } from 'ioredis';
 import { toGcraPolicy } from '../../lib/core/policy';
 import { LimiterConfigError } from '../../lib/errors/limiter-config.error';
+import { RedisKeyNames } from '../../lib/stores/redis/redis-key-names';
 import { redisKey } from '../../lib/stores/redis/redis-keys';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectCluster, uniquePrefix } from '../support/redis-env';
@@ -28,6 +29,22 @@ describe('RedisStore on Redis Cluster: keys', () => {
       const slots = await Promise.all([perSecond, perHour].map((p) => cluster.cluster('KEYSLOT', redisKey(prefix, p.id, key))));
       expect(slots[0]).toBe(slots[1]);
     }
+  });
+
+  it('computes each key’s slot as Redis does (batches are split by it), and names keys exactly as redisKey does', async () => {
+    const names = new RedisKeyNames(prefix);
+    for (const key of [...AWKWARD, ...Array.from({ length: 50 }, (_, i) => `client-${i}`)]) {
+      expect(names.of(perHour.id, key)).toBe(redisKey(prefix, perHour.id, key));
+      expect(names.slotOf(key)).toBe(await cluster.cluster('KEYSLOT', redisKey(prefix, perHour.id, key)));
+    }
+  });
+
+  it('decides 300 requests on 300 keys issued in one tick (one call per slot), each as it would be alone', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `burst-${i}`);
+    const first = await Promise.all(keys.map((key) => store.decide([{ policy: perSecond, key, cost: 1 }])));
+    const second = await Promise.all(keys.map((key) => store.decide([{ policy: perSecond, key, cost: 1 }])));
+    expect(first.every((v) => v.outcomes[0].admits)).toBe(true);
+    expect(second.every((v) => !v.outcomes[0].admits)).toBe(true);
   });
 
   it('decides two policies atomically for keys of any content', async () => {

@@ -85,7 +85,9 @@ export class GcraBatcher {
       this.ready = true;
     }
     if (!this.client.isCluster) {
-      await this.call(this.batchOf(records, 0, records.length));
+      const batch = new GcraBatch(this.names, this.policies);
+      for (const record of records) batch.add(record);
+      await this.call(batch);
       return;
     }
     const bySlot = new Map<number, GcraBatch>();
@@ -98,12 +100,6 @@ export class GcraBatcher {
     const calls: Promise<void>[] = [];
     for (const batch of bySlot.values()) calls.push(this.call(batch));
     await Promise.all(calls);
-  }
-
-  private batchOf(records: BatchRecord[], from: number, to: number): GcraBatch {
-    const batch = new GcraBatch(this.names, this.policies);
-    for (let i = from; i < to; i++) batch.add(records[i]);
-    return batch;
   }
 
   /** One script call; never rejects: every request of the batch is settled, one way or the other. */

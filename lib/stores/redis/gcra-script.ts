@@ -30,9 +30,6 @@ export function gcraLua(): string {
 /** The op letters of gcra.lua's batch format. */
 export type GcraOp = 'd' | 'p' | 'c' | 's';
 
-/** How many arguments each op takes per entry, after the entry's key index. */
-export const ARGS_PER_ENTRY: Readonly<Record<GcraOp, number>> = { d: 7, p: 1, c: 3, s: 5 };
-
 /** A number as the script reads it: String(x) round-trips a double exactly; Infinity as 'inf'. */
 export function toArg(x: number): string {
   return x === Infinity ? 'inf' : String(x);

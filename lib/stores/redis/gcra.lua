@@ -46,6 +46,7 @@ local MAX_EXPIRY_MS = 2 ^ 53
 
 local tonumber = tonumber
 local format = string.format
+local ARGV = ARGV
 
 local time = redis.call('TIME')
 local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
@@ -55,9 +56,11 @@ local reply = { format('%.17g', now) }
 -- `read` the state found, false for a key of the wrong type (its requests fail, the rest go on).
 local nkeys = #KEYS
 local tats, read = {}, {}
+local anyWrongType = false
 for k = 1, nkeys do
   local value = redis.pcall('GET', KEYS[k])
   if type(value) == 'table' then
+    anyWrongType = true
     read[k] = false
     reply[k + 1] = value.err
   elseif value then
@@ -76,8 +79,10 @@ while a <= last do
   a = a + 2
   local width = (op == 'd' and 7) or (op == 'p' and 1) or (op == 'c' and 3) or 5
   local flag = 1
-  for b = a, a + (n - 1) * width, width do
-    if read[tonumber(ARGV[b])] == false then flag = -1 end
+  if anyWrongType then
+    for b = a, a + (n - 1) * width, width do
+      if read[tonumber(ARGV[b])] == false then flag = -1 end
+    end
   end
   if flag == -1 or op == 'p' then
     -- nothing to change

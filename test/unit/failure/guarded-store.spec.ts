@@ -1,4 +1,5 @@
 import { FakeClock, LimiterStoreError } from '../../../lib';
+import { LimiterConfigError } from '../../../lib/errors/limiter-config.error';
 import { toGcraPolicy } from '../../../lib/core/policy';
 import type { BreakerState } from '../../../lib/failure/circuit-breaker';
 import { GuardedStore } from '../../../lib/failure/guarded-store';
@@ -108,5 +109,37 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     inner.reachable();
     expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
     expect(health).toEqual(['open', 'half-open', 'closed']);
+  });
+  it('calls started in one tick share one deadline timer, and all of them still unanswered time out together', async () => {
+    inner.mode = 'hung';
+    const calls = Array.from({ length: 5 }, () => store.decide(entries));
+    calls.forEach((c) => c.catch(() => undefined));
+    expect(clock.pending).toBe(1);
+    await clock.advance(100);
+    const results = await Promise.allSettled(calls);
+    expect(results.map((r) => r.status === 'rejected' && (r.reason as LimiterStoreError).code)).toEqual(Array(5).fill('LIMITER_STORE_TIMEOUT'));
+  });
+
+  it('stops the shared timer once every call of the tick is answered', async () => {
+    await Promise.all(Array.from({ length: 5 }, () => store.decide(entries)));
+    expect(clock.pending).toBe(0);
+  });
+
+  it('counts a tick of failed calls as one failure: three failed batches open the breaker, not one', async () => {
+    for (const mode of ['failing', 'hung', 'failing'] as const) {
+      inner.mode = mode;
+      const calls = Array.from({ length: 5 }, () => store.decide(entries).catch((e: LimiterStoreError) => e.code));
+      await clock.advance(100);
+      expect(new Set(await Promise.all(calls)).size).toBe(1);
+      expect(health).toEqual(mode === 'failing' && inner.calls > 10 ? ['open'] : []);
+    }
+    expect(inner.calls).toBe(15);
+  });
+
+  it('passes a LimiterConfigError through untouched and does not count it as an outage', async () => {
+    const misuse = new LimiterConfigError('RedisStore on Redis Cluster', 'key', 'the same for every policy of one request', ['a', 'b']);
+    jest.spyOn(inner, 'decide').mockRejectedValue(misuse);
+    for (let i = 0; i < 5; i++) await expect(store.decide(entries)).rejects.toBe(misuse);
+    expect(health).toEqual([]);
   });
 });
