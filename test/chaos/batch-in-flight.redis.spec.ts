@@ -1,7 +1,7 @@
 import { LimiterEvents, type DecisionEvent } from '../../lib';
 import { SystemClock } from '../../lib/core/system-clock';
 import { toGcraPolicy } from '../../lib/core/policy';
-import type { StoreErrorPolicy } from '../../lib/failure/store-fallback';
+import type { StoreErrorPolicy } from '../../lib/core/decision';
 import { GuardedStore } from '../../lib/failure/guarded-store';
 import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
@@ -43,14 +43,14 @@ describe.each<StoreErrorPolicy>(['open', 'closed', 'local'])('a batch in flight 
     const events = new LimiterEvents();
     events.on('decision', (e) => decisions.push(e));
     const guarded = new GuardedStore(store, new SystemClock(0), { timeoutMs, failures: 3, probeAfterMs: 500 }, () => undefined);
-    engine = new LimiterEngine(guarded, new SystemClock(), { onStoreError, instances: 1 }, events);
+    engine = new LimiterEngine(guarded, new SystemClock(), { instances: 1 }, events);
   };
 
   /** Decides IN_FLIGHT requests on distinct keys in one tick, after Redis has stopped reading: one batch, written and unanswered. */
   const batchInFlight = async () => {
-    expect((await engine.decide([{ policy, key: 'warm', cost: 1 }], { where: 'warm-up' })).decision.source).toBe('store');
+    expect((await engine.decide([{ policy, key: 'warm', cost: 1 }], { where: 'warm-up', onStoreError })).decision.source).toBe('store');
     process.kill(server.pid, 'SIGSTOP');
-    return Array.from({ length: IN_FLIGHT }, (_, i) => engine.decide([{ policy, key: i % 2 === 0 ? 'shared' : `key-${i}`, cost: 1 }], { where: `call-${i}` }));
+    return Array.from({ length: IN_FLIGHT }, (_, i) => engine.decide([{ policy, key: i % 2 === 0 ? 'shared' : `key-${i}`, cost: 1 }], { where: `call-${i}`, onStoreError }));
   };
 
   const expectPolicyDecisions = (verdicts: Awaited<ReturnType<LimiterEngine['decide']>>[]) => {
@@ -74,7 +74,7 @@ describe.each<StoreErrorPolicy>(['open', 'closed', 'local'])('a batch in flight 
     // Back before the store closes, so its client is not left reconnecting to nothing.
     await server.stop();
     server = await startRedisServer(server.port);
-    await waitFor(async () => (await engine.decide([{ policy, key: 'after', cost: 1 }], { where: 'after' })).decision.source === 'store', 'Redis to decide again', 10_000);
+    await waitFor(async () => (await engine.decide([{ policy, key: 'after', cost: 1 }], { where: 'after', onStoreError })).decision.source === 'store', 'Redis to decide again', 10_000);
   });
 
   it('hung (SIGSTOP) with the batch in flight: each request gets the policy’s decision at the deadline, once, and the late reply decides nothing again', async () => {
@@ -86,7 +86,7 @@ describe.each<StoreErrorPolicy>(['open', 'closed', 'local'])('a batch in flight 
       process.kill(server.pid, 'SIGCONT');
     }
     // Redis wakes up and answers the batch it had read: no second decision, no unhandled rejection.
-    await waitFor(async () => (await engine.decide([{ policy, key: 'after', cost: 1 }], { where: 'after' })).decision.source === 'store', 'Redis to decide again', 10_000);
+    await waitFor(async () => (await engine.decide([{ policy, key: 'after', cost: 1 }], { where: 'after', onStoreError })).decision.source === 'store', 'Redis to decide again', 10_000);
     expect(decisions.filter((d) => d.where.startsWith('call-')).length).toBe(IN_FLIGHT);
     expect(unhandled).toEqual([]);
   });

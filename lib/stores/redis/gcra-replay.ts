@@ -68,7 +68,12 @@ function decide(
     if (!steps[j].admits) charged = false;
   }
   // The tats follow what the script did, so the rest of the batch is replayed on Redis's state.
-  if (scriptCharged) for (let j = 0; j < n; j++) tats[keyIndexes[at + j]] = steps[j].newTat;
+  if (scriptCharged) {
+    for (let j = 0; j < n; j++) {
+      tats[keyIndexes[at + j]] = steps[j].newTat;
+      refusals.charged(entries[j].policy.id, entries[j].key);
+    }
+  }
   if (charged !== scriptCharged) {
     record.reject(new Error('gcra.lua and lib/core disagree on whether to charge'));
     return;

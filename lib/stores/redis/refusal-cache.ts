@@ -75,6 +75,14 @@ export class RefusalCache {
     this.remembered.set(id, { tat, readAt });
   }
 
+  /**
+   * Drops what is remembered of (policyId, key) when this process has just charged it: the state
+   * only went up, so no refusal read before is wrong, but its numbers (retryAfterMs) would be.
+   */
+  charged(policyId: string, key: string): void {
+    if (this.remembered.size > 0) this.remembered.delete(idOf(policyId, key));
+  }
+
   /** Drops what is remembered of (policyId, key): its state may have gone down (this process's cancel, settle or reset). */
   forget(policyId: string, key: string): void {
     this.forgotten++;
