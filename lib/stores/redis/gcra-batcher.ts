@@ -7,7 +7,7 @@ import type { RefusalCache } from './refusal-cache';
 import type { RedisKeyNames } from './redis-key-names';
 import type { RedisClient } from './redis-store-options';
 
-/** How many script calls may be in flight at once: Redis works on one while the next is written and the last is replayed. */
+/** How many script calls may be in flight at once per hash slot: Redis works on one while the next is written and the last is replayed. */
 export const MAX_IN_FLIGHT = 4;
 
 /** The most requests one script call carries (its KEYS and ARGV stay small enough to parse in a few hundred µs). */
@@ -17,10 +17,9 @@ export const MAX_BATCH = 256;
  * Turns the requests one process makes in the same tick into as few gcra.lua calls as possible:
  * requests are queued, and the queue is written as one call at the end of the tick (on
  * process.nextTick, after the promise continuations that queue more; on the next event-loop turn
- * while disconnected), up to MAX_BATCH per call
- * and MAX_IN_FLIGHT calls at once; what queues while they are all in flight goes in the next one
- * as soon as one returns. On Cluster one call carries one hash slot (a script reaches one node),
- * so a batch is split by slot.
+ * while disconnected), up to MAX_BATCH per call and MAX_IN_FLIGHT calls at once per hash slot;
+ * what queues while they are all in flight goes in the next one as soon as one returns. On
+ * Cluster one call carries one hash slot (a script reaches one node), so a batch is split by slot.
  *
  * Calls bypass ioredis auto-pipelining (which keeps one pipeline in flight per node and so would
  * serialise them), are never resent after a reconnect (the client's settings), and run the script
@@ -31,7 +30,8 @@ export const MAX_BATCH = 256;
 export class GcraBatcher {
   private queue: BatchRecord[] = [];
   private scheduled = false;
-  private inFlight = 0;
+  /** Calls in flight per hash slot (one key, 0, on a single node). */
+  private readonly inFlight = new Map<number, number>();
   private ready = false;
   private readonly policies = new PolicyArgs();
   private readonly flushQueue = (): void => this.flush();
@@ -63,43 +63,49 @@ export class GcraBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      let records: BatchRecord[];
-      if (this.queue.length <= MAX_BATCH) {
-        records = this.queue;
-        this.queue = [];
-      } else {
-        records = this.queue.splice(0, MAX_BATCH);
+    if (this.queue.length === 0) return;
+    const records = this.queue;
+    this.queue = [];
+    for (const [slot, group] of this.bySlot(records)) {
+      let sent = 0;
+      while (sent < group.length && (this.inFlight.get(slot) ?? 0) < MAX_IN_FLIGHT) {
+        const batch = new GcraBatch(this.names, this.policies);
+        for (const record of group.slice(sent, sent + MAX_BATCH)) batch.add(record);
+        sent += batch.records.length;
+        this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
+        void this.send(batch).finally(() => {
+          const left = this.inFlight.get(slot)! - 1;
+          if (left === 0) this.inFlight.delete(slot);
+          else this.inFlight.set(slot, left);
+          if (this.queue.length > 0) this.schedule();
+        });
       }
-      this.inFlight++;
-      void this.send(records).finally(() => {
-        this.inFlight--;
-        if (this.queue.length > 0) this.schedule();
-      });
+      // What a slot with every call in flight cannot take waits for one of them, ahead of what queues next.
+      for (let i = sent; i < group.length; i++) this.queue.push(group[i]);
     }
   }
 
-  private async send(records: BatchRecord[]): Promise<void> {
+  /**
+   * The records by the hash slot their call reaches (0 on a single node): on Cluster each slot
+   * has its own calls in flight, so a master that hangs or dies holds up its own slots only.
+   */
+  private bySlot(records: readonly BatchRecord[]): Map<number, BatchRecord[]> {
+    const groups = new Map<number, BatchRecord[]>();
+    for (const record of records) {
+      const slot = this.client.isCluster && record.entries.length > 0 ? this.names.slotOf(record.entries[0].key) : 0;
+      const group = groups.get(slot);
+      if (group) group.push(record);
+      else groups.set(slot, [record]);
+    }
+    return groups;
+  }
+
+  private async send(batch: GcraBatch): Promise<void> {
     if (!this.ready) {
       await this.connected;
       this.ready = true;
     }
-    if (!this.client.isCluster) {
-      const batch = new GcraBatch(this.names, this.policies);
-      for (const record of records) batch.add(record);
-      await this.call(batch);
-      return;
-    }
-    const bySlot = new Map<number, GcraBatch>();
-    for (const record of records) {
-      const slot = record.entries.length === 0 ? 0 : this.names.slotOf(record.entries[0].key);
-      let batch = bySlot.get(slot);
-      if (!batch) bySlot.set(slot, (batch = new GcraBatch(this.names, this.policies)));
-      batch.add(record);
-    }
-    const calls: Promise<void>[] = [];
-    for (const batch of bySlot.values()) calls.push(this.call(batch));
-    await Promise.all(calls);
+    await this.call(batch);
   }
 
   /** One script call; never rejects: every request of the batch is settled, one way or the other. */
