@@ -9,8 +9,8 @@ interface PolicyTable {
   cursor: Iterator<[string, number]>;
 }
 
-/** Called for each live key evicted to make room: its policy id, its key, and what it still owed (tat - now, ms). */
-export type EvictionListener = (policyId: string, key: string, forgivenMs: number) => void;
+/** Called for each live key evicted to make room: its policy id, its key, what it still owed (tat - now, ms), and now. */
+export type EvictionListener = (policyId: string, key: string, forgivenMs: number, now: number) => void;
 
 /** How many entries each new key inspects for expiry: more than one, so the table shrinks as fast as it grows. */
 const SWEEP_STEP = 2;
@@ -19,7 +19,8 @@ const SWEEP_STEP = 2;
  * What share of `maxKeys` a full sweep remembers as the soonest-expiring keys. At the bound, each
  * new key takes the place of the soonest of them (expired, or else evicted): a full sweep (a pass
  * over every key) then comes once per maxKeys / 32 new keys, so it costs ~32 steps per key it
- * makes room for, for ~1.5 % more memory while the table is full.
+ * makes room for, for ~1.5 % more memory while the table is full (and up to as many marks of
+ * recently evicted keys, ~3 % more Map entries: see FIRST_MARK).
  */
 const REMEMBERED_SHARE = 1 / 32;
 
@@ -156,7 +157,7 @@ export class KeyTable {
       if (entries.some((e) => e.key === first.key && e.policy.id === first.table.id)) newKeys++;
       else {
         this.evicted++;
-        this.onEvict?.(first.table.id, first.key, tat - now);
+        this.onEvict?.(first.table.id, first.key, tat - now, now);
       }
     }
     return true;

@@ -41,7 +41,7 @@ export class MemoryStore extends LimiterStore {
     this.clock = options.clock ?? new SystemClock();
     const onEvict = options.onEvict;
     this.table = new KeyTable(options.maxKeys ?? DEFAULTS.maxKeys, {
-      onEvict: onEvict && ((policyId, key, forgivenMs) => this.report(onEvict, { policyId, key, forgivenMs, at: this.clock.now() })),
+      onEvict: onEvict && ((policyId, key, forgivenMs, at) => this.report(onEvict, { policyId, key, forgivenMs, at })),
     });
   }
 
