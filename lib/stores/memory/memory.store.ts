@@ -3,18 +3,28 @@ import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import type { KeyEviction } from './key-eviction';
 import { KeyTable } from './key-table';
+
+/** The tats of one new key, for `makeRoom`. */
+const ONE_NEW_KEY: readonly undefined[] = [undefined];
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
   /** Where time comes from. @default a monotonic SystemClock */
   clock?: Clock;
   /**
-   * The most (policy, key) states held at once. At the bound, keys whose state has expired are
-   * dropped; if none has, a request for a *new* key is refused (retry after the earliest expiry)
-   * rather than forgetting a live key's debt. Minimum: 1. @default 1_000_000
+   * The most (policy, key) states held at once. At the bound, a new key takes the place of the
+   * held key that expires soonest: one whose state has expired if any, else the live key that owes
+   * least, whose remaining debt (`tat - now`) is forgiven, so a flood of new keys never locks a new
+   * client out. Minimum: 1. @default 1_000_000
    */
   maxKeys?: number;
+  /**
+   * Told of each live key evicted to make room (synchronously, on the deciding call's path): for
+   * metrics, events and logs. A listener that throws is ignored.
+   */
+  onEvict?: (eviction: KeyEviction) => void;
 }
 
 /**
@@ -29,12 +39,25 @@ export class MemoryStore extends LimiterStore {
   constructor(options: MemoryStoreOptions = {}) {
     super();
     this.clock = options.clock ?? new SystemClock();
-    this.table = new KeyTable(options.maxKeys ?? DEFAULTS.maxKeys);
+    const onEvict = options.onEvict;
+    this.table = new KeyTable(options.maxKeys ?? DEFAULTS.maxKeys, {
+      onEvict: onEvict && ((policyId, key, forgivenMs, at) => this.report(onEvict, { policyId, key, forgivenMs, at })),
+    });
   }
 
   /** How many (policy, key) states are held now. */
   get size(): number {
     return this.table.size;
+  }
+
+  /** How many live keys have been evicted (their remaining debt forgiven) to make room for new ones. */
+  get evictions(): number {
+    return this.table.evictions;
+  }
+
+  /** How many full sweeps (a pass over every key) the bound has cost: for tests and benches. */
+  get fullSweeps(): number {
+    return this.table.fullSweeps;
   }
 
   async decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
@@ -53,8 +76,7 @@ export class MemoryStore extends LimiterStore {
       entries.map((e) => e.cost),
     );
     if (!outcomes.every((o) => o.admits)) return { now, outcomes };
-    const blockedMs = this.table.roomFor(entries, tats, now);
-    if (blockedMs > 0) return { now, outcomes: outcomes.map((o, i) => this.full(tats[i], now, entries[i], blockedMs)) };
+    if (!this.table.makeRoom(entries, tats, now)) return { now, outcomes: entries.map((e, i) => this.neverFits(tats[i], now, e)) };
     entries.forEach((e, i) => this.table.set(e.policy.id, e.key, outcomes[i].tat, now));
     return { now, outcomes };
   }
@@ -70,8 +92,8 @@ export class MemoryStore extends LimiterStore {
     const s = step(floor === undefined ? tat : floored(tat, floor), now, policy, cost);
     const result = outcome(s, now, policy, s.admits);
     if (!s.admits) return { now, outcomes: [result] };
-    const blockedMs = tat === undefined ? this.table.roomFor(entries, [tat], now) : 0;
-    if (blockedMs > 0) return { now, outcomes: [this.full(tat, now, entries[0], blockedMs)] };
+    // One key always fits (maxKeys >= 1).
+    if (tat === undefined) this.table.makeRoom(entries, ONE_NEW_KEY, now);
     this.table.set(policy.id, key, result.tat, now);
     return { now, outcomes: [result] };
   }
@@ -96,10 +118,9 @@ export class MemoryStore extends LimiterStore {
       const tat = this.table.get(e.policy.id, e.key);
       const next = settle(tat, reservedTats[i], now, e.policy, deltas[i]);
       if (next === tat || next === undefined) return;
-      // A charge to a state that has drained away (and been dropped) adds a key: the table's bound
-      // holds even then, so on a table full of live keys this charge is lost rather than memory
-      // grown or another key's debt forgiven.
-      if (tat === undefined && this.table.roomFor([e], [tat], now) > 0) return;
+      // A charge to a state that has drained away (and been dropped) adds a key, by the same rule
+      // as a new key's first request: on a full table it takes the place of the key that owes least.
+      if (tat === undefined) this.table.makeRoom([e], ONE_NEW_KEY, now);
       this.table.set(e.policy.id, e.key, next, now);
     });
   }
@@ -108,9 +129,17 @@ export class MemoryStore extends LimiterStore {
     this.table.delete(policyId, key);
   }
 
-  /** A refusal because the table is full: nothing charged, retry when a key can be dropped. */
-  private full(tat: number | undefined, now: number, entry: StoreEntry, blockedMs: number) {
-    const seen = peek(tat, now, entry.policy);
-    return { ...seen, admits: false, retryAfterMs: blockedMs };
+  /** A refusal of a request with more new keys than `maxKeys`: nothing charged, and no wait helps. */
+  private neverFits(tat: number | undefined, now: number, entry: StoreEntry) {
+    return { ...peek(tat, now, entry.policy), admits: false, retryAfterMs: Infinity };
+  }
+
+  /** Observing an eviction must never fail the decision that caused it. */
+  private report(listener: (eviction: KeyEviction) => void, eviction: KeyEviction): void {
+    try {
+      listener(eviction);
+    } catch {
+      // a broken listener must not turn into a failed request
+    }
   }
 }

@@ -86,100 +86,125 @@ describe('MemoryStore at its maxKeys bound', () => {
   // rate 1/s, capacity 1: every admitted key holds a debt of 1000 ms
   const perSecond = tokens('s', 1, 1);
 
-  it('keeps 1,000,000 distinct keys within a 100,000 bound, refusing new keys until the earliest expiry', async () => {
+  /** A store that records each eviction as `policy/key:forgivenMs@at`. */
+  function recordingStore(clock: FakeClock, maxKeys: number): { store: MemoryStore; evicted: string[] } {
+    const evicted: string[] = [];
+    const store = new MemoryStore({ clock, maxKeys, onEvict: (e) => evicted.push(`${e.policyId}/${e.key}:${e.forgivenMs}@${e.at}`) });
+    return { store, evicted };
+  }
+
+  it('keeps 1,000,000 distinct keys within a 100,000 bound, admitting every new key and evicting only the soonest to expire', async () => {
     const maxKeys = 100_000;
     const clock = new FakeClock();
-    const store = new MemoryStore({ clock, maxKeys });
+    const { store, evicted } = recordingStore(clock, maxKeys);
     const phases = 8;
     const perPhase = 125_000; // 1,000,000 keys in all
     for (let phase = 0; phase < phases; phase++) {
-      const start = clock.now();
-      const earliestExpiry = start + 1000; // the phase's first key; the previous phase's keys have all expired
-      let admitted = 0;
+      const evictedBefore = evicted.length;
       const held: string[] = [];
       for (let i = 0; i < perPhase; i++) {
         if (i % 1000 === 0 && i > 0) await clock.advance(1); // 125 ms per phase, tats spread over it
         const key = `${phase}.${i}`;
-        const { admits, retryAfterMs } = store.decideNow([entry(key, perSecond)]).outcomes[0];
-        if (admits) {
-          admitted++;
-          if (i % 997 === 0) held.push(key);
-        } else if (retryAfterMs !== earliestExpiry - clock.now()) {
-          throw new Error(`key ${key} refused with retryAfterMs ${retryAfterMs} at ${clock.now()}, expected ${earliestExpiry - clock.now()}`);
-        }
+        const { admits } = store.decideNow([entry(key, perSecond)]).outcomes[0];
+        if (!admits) throw new Error(`key ${key} refused at ${clock.now()}`);
+        if (i >= perPhase - maxKeys && i % 997 === 0) held.push(key);
         if (store.size > maxKeys) throw new Error(`${store.size} keys held, over the bound of ${maxKeys}`);
       }
-      expect(admitted).toBe(maxKeys);
-      // every admitted key still owes its debt: none was forgotten to make room
+      // The phase's last 100,000 keys are held and still owe their debt; its first 25,000 were
+      // evicted (the soonest to expire), each owing at least 1000 - 125 ms.
       for (const key of held) expect(store.decideNow([entry(key, perSecond)]).outcomes[0].admits).toBe(false);
+      const phaseEvictions = evicted.slice(evictedBefore).map((e) => /^s\/\d+\.(\d+):(\d+)@/.exec(e)!);
+      expect(phaseEvictions.length).toBe(perPhase - maxKeys);
+      expect(new Set(phaseEvictions.map((m) => Number(m[1])))).toEqual(new Set(Array.from({ length: perPhase - maxKeys }, (_, i) => i)));
+      expect(phaseEvictions.filter((m) => Number(m[2]) < 1000 - 125 || Number(m[2]) > 1000)).toEqual([]);
       await clock.advance(2000);
     }
+    expect(store.evictions).toBe(phases * (perPhase - maxKeys));
   });
 
-  it('keeps deciding held keys normally while new keys are refused', async () => {
+  it('admits a new key on a table full of live keys, evicting the one that expires soonest and forgiving what it still owed', async () => {
     const clock = new FakeClock();
-    const store = new MemoryStore({ clock, maxKeys: 2 });
+    const { store, evicted } = recordingStore(clock, 2);
     store.decideNow([entry('a', perSecond)]); // expires at 1000
     await clock.advance(200);
     store.decideNow([entry('b', perSecond)]); // expires at 1200
     await clock.advance(200);
-    expect(store.decideNow([entry('c', perSecond)]).outcomes[0]).toMatchObject({ admits: false, retryAfterMs: 600 });
+    expect(store.decideNow([entry('c', perSecond)]).outcomes[0]).toMatchObject({ admits: true, resetMs: 1000 });
+    expect(evicted).toEqual(['s/a:600@400']);
+    // b keeps its debt; a, evicted, is a new key again (and evicts b, which now owes least).
     expect(store.decideNow([entry('b', perSecond)]).outcomes[0]).toMatchObject({ admits: false, retryAfterMs: 800 });
-    await clock.advance(600);
     expect(store.decideNow([entry('a', perSecond)]).outcomes[0]).toMatchObject({ admits: true, resetMs: 1000 });
-    expect(store.decideNow([entry('c', perSecond)]).outcomes[0]).toMatchObject({ admits: false, retryAfterMs: 200 });
-    await clock.advance(200);
-    expect(store.decideNow([entry('c', perSecond)]).outcomes[0].admits).toBe(true);
+    expect(evicted).toEqual(['s/a:600@400', 's/b:800@400']);
     expect(store.size).toBe(2);
+    expect(store.evictions).toBe(2);
   });
 
-  it('settles a charge on a key that drained away only where the bound leaves room for it', async () => {
+  it('lets an evicted client pass at most the requests it still owed beyond its limit', async () => {
     const clock = new FakeClock();
-    const store = new MemoryStore({ clock, maxKeys: 2 });
+    const { store, evicted } = recordingStore(clock, 1);
+    const hourly = tokens('h', 10 / 3600, 10); // 10 per hour: T = 6 min
+    for (let i = 0; i < 3; i++) store.decideNow([entry('a', hourly)]); // a owes 18 min: 3 requests
+    await clock.advance(60_000);
+    store.decideNow([entry('new', hourly)]); // evicts a, owing 17 min
+    expect(evicted).toEqual([`h/a:${17 * 60_000}@60000`]);
+    // Within the hour, a passes 10 more: 13 in all, 3 = ceil(17 min / 6 min) beyond its 10.
+    let admitted = 3;
+    while (store.decideNow([entry('a', hourly)]).outcomes[0].admits) admitted++;
+    expect(admitted).toBe(10 + Math.ceil((17 * 60_000) / hourly.emissionMs));
+  });
+
+  it('settles a charge on a key that drained away by the same rule: it takes the place of the key that owes least', async () => {
+    const clock = new FakeClock();
+    const { store, evicted } = recordingStore(clock, 2);
     const a = store.decideNow([entry('a', perSecond)]).outcomes[0]; // expires at 1000
     await clock.advance(1000);
     store.decideNow([entry('b', perSecond)]);
-    store.decideNow([entry('c', perSecond)]); // drops a to make room; b and c expire at 2000
+    store.decideNow([entry('c', perSecond)]); // drops a (expired) to make room; b and c expire at 2000
+    expect(evicted).toEqual([]);
     await store.settle([entry('a', perSecond)], [a.tat], [1]);
     expect(store.size).toBe(2);
-    expect((await store.peek([entry('a', perSecond)])).outcomes[0].remaining).toBe(1);
-    await clock.advance(1000);
-    await store.settle([entry('a', perSecond)], [a.tat], [1]);
-    expect(store.size).toBeLessThanOrEqual(2);
-    expect((await store.peek([entry('a', perSecond)])).outcomes[0]).toMatchObject({ remaining: 0, resetMs: 1000 });
+    expect(evicted).toHaveLength(1);
+    expect((await store.peek([entry('a', perSecond)])).outcomes[0]).toMatchObject({ remaining: 0 });
   });
 
-  it('under steady churn admits a new key exactly when fewer than maxKeys keys are live, else says when one expires', async () => {
-    const maxKeys = 1000;
-    const debtMs = 2000; // one key per ms, each live for 2000 ms: twice as many live keys as the bound allows
+  it('evicts the soonest to expire, even a key admitted after the last sweep', async () => {
     const clock = new FakeClock();
-    const store = new MemoryStore({ clock, maxKeys });
-    const slow = tokens('slow', 1000 / debtMs, 1);
-    const live: number[] = []; // the tats of admitted keys, in expiry order
-    for (let i = 0; i < 20_000; i++) {
-      const now = clock.now();
-      while (live.length > 0 && live[0] <= now) live.shift();
-      const { admits, retryAfterMs, tat } = store.decideNow([entry(`k${i}`, slow)]).outcomes[0];
-      const expected = live.length < maxKeys ? 'admitted' : `refused for ${live[0] - now} ms`;
-      const actual = admits ? 'admitted' : `refused for ${retryAfterMs} ms`;
-      if (actual !== expected) throw new Error(`key ${i} at ${now}: ${actual}, expected ${expected}`);
-      if (admits) live.push(tat);
-      await clock.advance(1);
-    }
-  });
-
-  it('refuses a new key only until the earliest held key expires, even one admitted after the last sweep', async () => {
-    const clock = new FakeClock();
-    const store = new MemoryStore({ clock, maxKeys: 2 });
+    const { store, evicted } = recordingStore(clock, 2);
     const hourly = tokens('h', 1 / 3600, 1);
     store.decideNow([entry('long', hourly)]); // held for an hour
     store.decideNow([entry('b', perSecond)]); // expires at 1000
-    expect(store.decideNow([entry('c', perSecond)]).outcomes[0]).toMatchObject({ admits: false, retryAfterMs: 1000 });
-    await clock.advance(1000);
-    expect(store.decideNow([entry('c', perSecond)]).outcomes[0].admits).toBe(true); // replaces b, expires at 2000
+    expect(store.decideNow([entry('c', perSecond)]).outcomes[0].admits).toBe(true); // evicts b (sweep), expires at 1000
     await clock.advance(500);
-    expect(store.decideNow([entry('d', perSecond)]).outcomes[0]).toMatchObject({ admits: false, retryAfterMs: 500 });
-    await clock.advance(500);
-    expect(store.decideNow([entry('d', perSecond)]).outcomes[0].admits).toBe(true);
+    expect(store.decideNow([entry('d', perSecond)]).outcomes[0].admits).toBe(true); // evicts c, not long
+    expect(evicted).toEqual(['s/b:1000@0', 's/c:500@500']);
+    expect(store.decideNow([entry('long', hourly)]).outcomes[0].admits).toBe(false);
+  });
+
+  it('never evicts a key of the request being decided, and refuses only a request with more keys than the bound', async () => {
+    const clock = new FakeClock();
+    const { store, evicted } = recordingStore(clock, 2);
+    const other = tokens('o', 1, 1);
+    store.decideNow([entry('a', perSecond)]); // expires at 1000, the soonest
+    await clock.advance(100);
+    store.decideNow([entry('z', other)]); // expires at 1100
+    // a is held and decided again with a new key of another policy: z makes the room.
+    const both = store.decideNow([entry('a', tokens('s', 1, 2)), entry('a', other)]);
+    expect(both.outcomes.map((o) => o.admits)).toEqual([true, true]);
+    expect(evicted).toEqual(['o/z:1000@100']);
+    expect(store.size).toBe(2);
+    const tiny = recordingStore(clock, 1);
+    const refused = tiny.store.decideNow([entry('x', perSecond), entry('x', other)]);
+    expect(refused.outcomes.map((o) => [o.admits, o.retryAfterMs])).toEqual([
+      [false, Infinity],
+      [false, Infinity],
+    ]);
+  });
+
+  it('ignores an eviction listener that throws', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryStore({ clock, maxKeys: 1, onEvict: () => { throw new Error('listener'); } });
+    store.decideNow([entry('a', perSecond)]);
+    expect(store.decideNow([entry('b', perSecond)]).outcomes[0].admits).toBe(true);
+    expect(store.evictions).toBe(1);
   });
 });
