@@ -35,6 +35,7 @@ export { FakeClock } from './core/fake-clock';
 // Stores
 export { LimiterStore, type StoreEntry, type StoreVerdict } from './stores/limiter-store';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory.store';
+export type { KeyEviction } from './stores/memory/key-eviction';
 /** The Redis store: limits shared by every process, decided atomically in one Lua call on Redis server time. */
 export { RedisStore } from './stores/redis/redis.store';
 export type { RedisStoreOptions } from './stores/redis/redis-store-options';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Decision } from '../core/decision';
 import type { BreakerState } from '../failure/circuit-breaker';
+import type { KeyEviction } from '../stores/memory/key-eviction';
 
 /** One decision, as it was made: who asked, for which key, and what came of it. */
 export interface DecisionEvent {
@@ -25,6 +26,8 @@ export interface StoreHealthEvent {
 export interface LimiterEventMap {
   decision: DecisionEvent;
   storeHealth: StoreHealthEvent;
+  /** The memory store, full of live keys, evicted the one that owed least to admit a new one. */
+  eviction: KeyEviction;
 }
 
 type Listener<E extends keyof LimiterEventMap> = (event: LimiterEventMap[E]) => void;
@@ -36,7 +39,7 @@ type Listener<E extends keyof LimiterEventMap> = (event: LimiterEventMap[E]) => 
  */
 @Injectable()
 export class LimiterEvents {
-  private readonly listeners: { [E in keyof LimiterEventMap]: Set<Listener<E>> } = { decision: new Set(), storeHealth: new Set() };
+  private readonly listeners: { [E in keyof LimiterEventMap]: Set<Listener<E>> } = { decision: new Set(), storeHealth: new Set(), eviction: new Set() };
 
   /** Subscribes a listener; returns the function that unsubscribes it. */
   on<E extends keyof LimiterEventMap>(event: E, listener: Listener<E>): () => void {

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import type { Clock } from '../core/clock';
 import type { StoreErrorPolicy } from '../core/decision';
 import type { BreakerState } from '../failure/circuit-breaker';
 import { LimiterEvents } from './limiter-events';
@@ -14,7 +15,12 @@ export interface StoreHealthOptions {
   readonly instances: number;
   /** Where the lines go; undefined: nowhere (`logger: false`). */
   readonly logger?: LoggerService;
+  /** The module's clock: how often the memory store's evictions are reported. */
+  readonly clock: Clock;
 }
+
+/** How often, at most, the memory store's evictions are reported while they go on, in ms. */
+const EVICTIONS_EVERY_MS = 60_000;
 
 /**
  * The store's health for readiness probes (`LimiterService.health()`), and the operator's log:
@@ -26,12 +32,17 @@ export class StoreHealth {
   private state: StoreHealthState = 'ready';
   /** Whether the last line said the store is down: probes and failed probes in between are not news. */
   private saidDown = false;
+  /** Evictions not reported yet, the most any of them forgave, and when the last report was. */
+  private evicted = 0;
+  private mostForgivenMs = 0;
+  private reportedAt = -Infinity;
 
   constructor(
     events: LimiterEvents,
     private readonly options: StoreHealthOptions,
   ) {
     events.on('storeHealth', ({ state, error }) => this.breakerMoved(state, error));
+    events.on('eviction', ({ forgivenMs }) => this.keyEvicted(forgivenMs));
   }
 
   /** The store's health now. */
@@ -50,6 +61,24 @@ export class StoreHealth {
   reachable(): void {
     this.state = 'ready';
     this.back();
+  }
+
+  /**
+   * The memory store is full of live keys (a flood of new clients, or maxKeys too small): said
+   * at the first eviction, then at most once a minute while evictions go on, never per key.
+   */
+  private keyEvicted(forgivenMs: number): void {
+    this.evicted++;
+    this.mostForgivenMs = Math.max(this.mostForgivenMs, forgivenMs);
+    const now = this.options.clock.now();
+    if (now - this.reportedAt < EVICTIONS_EVERY_MS) return;
+    this.options.logger?.warn(
+      `The memory store is full of live keys: ${this.evicted} evicted since the last report (the one that owed least each time, ` +
+        `up to ${Math.ceil(this.mostForgivenMs)} ms of debt forgiven); raise store.memory.maxKeys if this is not a flood of new clients.`,
+    );
+    this.reportedAt = now;
+    this.evicted = 0;
+    this.mostForgivenMs = 0;
   }
 
   private breakerMoved(state: BreakerState, error?: Error): void {

@@ -29,6 +29,7 @@ export class LimiterMetrics {
   private readonly decisions: Counter<(typeof DECISION_LABELS)[number]>;
   private readonly waits: Histogram<(typeof WAIT_LABELS)[number]>;
   private readonly storeUp: Gauge;
+  private readonly evictions: Counter;
 
   constructor(prom: PromClientModule, { registry = prom.register, prefix }: ResolvedMetricsOptions, events: LimiterEvents) {
     const registers = [registry as Registry];
@@ -47,6 +48,10 @@ export class LimiterMetrics {
     this.storeUp = registered(registry, prefix, prom.Gauge, 'store_up', [], (name) =>
       new prom.Gauge({ name, help: 'The store: 1 up (breaker closed), 0.5 probing (half-open), 0 down (breaker open).', registers }),
     );
+    this.evictions = registered(registry, prefix, prom.Counter, 'evictions_total', [], (name) =>
+      new prom.Counter({ name, help: 'Live keys the memory store evicted at its maxKeys bound to admit new ones (the one that owed least each time).', registers }),
+    );
+    events.on('eviction', () => this.evictions.inc());
     // The breaker starts closed: until a storeHealth event says otherwise, the store is up.
     this.storeUp.set(STORE_UP.closed);
     events.on('decision', (event) => this.count(event));

@@ -25,12 +25,12 @@ export const optionsProvider: Provider = {
 /** The store in use: a MemoryStore on the module's clock, a RedisStore, or the store given. */
 export const storeProvider: Provider = {
   provide: LimiterStore,
-  useFactory: ({ store, clock }: ResolvedLimiterOptions) => {
+  useFactory: ({ store, clock }: ResolvedLimiterOptions, events: LimiterEvents) => {
     if (store instanceof LimiterStore) return store;
     if ('redis' in store) return new RedisStore(store.redis);
-    return new MemoryStore({ clock, maxKeys: store.memory.maxKeys });
+    return new MemoryStore({ clock, maxKeys: store.memory.maxKeys, onEvict: (eviction) => events.emit('eviction', eviction) });
   },
-  inject: [LIMITER_OPTIONS],
+  inject: [LIMITER_OPTIONS, LimiterEvents],
 };
 
 /**
@@ -52,7 +52,7 @@ export const engineProvider: Provider = {
 /** The store's health and the operator's log lines about it. */
 export const healthProvider: Provider = {
   provide: StoreHealth,
-  useFactory: (events: LimiterEvents, { onStoreError, instances, logger }: ResolvedLimiterOptions) => new StoreHealth(events, { onStoreError, instances, logger }),
+  useFactory: (events: LimiterEvents, { onStoreError, instances, logger, clock }: ResolvedLimiterOptions) => new StoreHealth(events, { onStoreError, instances, logger, clock }),
   inject: [LimiterEvents, LIMITER_OPTIONS],
 };
 
