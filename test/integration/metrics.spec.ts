@@ -140,7 +140,7 @@ describe('metrics options', () => {
   it('takes another prefix', async () => {
     const registry = new Registry();
     await startUp({ registry, prefix: 'api:limiter_' });
-    expect((await registry.getMetricsAsJSON()).map((m) => m.name).sort()).toEqual(['api:limiter_decisions_total', 'api:limiter_store_up', 'api:limiter_wait_seconds']);
+    expect((await registry.getMetricsAsJSON()).map((m) => m.name).sort()).toEqual(['api:limiter_decisions_total', 'api:limiter_evictions_total', 'api:limiter_store_up', 'api:limiter_wait_seconds']);
   });
 
   it('refuses unknown keys, a prefix Prometheus would reject, a registry that is not one, and other values', () => {
