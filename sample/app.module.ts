@@ -7,6 +7,7 @@ import { RefundJobsModule } from './refund-jobs/refund-jobs.module';
 import { RefundsController } from './refunds.controller';
 import { ReportsController } from './reports.controller';
 import { ReportsService } from './reports.service';
+import { SignInController } from './sign-in.controller';
 
 /** The sample's HTTP adapter: GraphQL runs on Apollo under Express, on Mercurius under Fastify. */
 export type SampleAdapter = 'express' | 'fastify';
@@ -23,7 +24,7 @@ export class AppModule {
       module: AppModule,
       // Not global: RefundJobsModule gets JobLimiter from LimiterBullModule, which finds this module's engine.
       imports: [LimiterModule.forRoot({ store }), SampleGraphqlModule.forAdapter(adapter), ...(redisUrl ? [RefundJobsModule.forRedis(redisUrl)] : [])],
-      controllers: [CatalogController, RefundsController, ReportsController],
+      controllers: [CatalogController, RefundsController, ReportsController, SignInController],
       providers: [ReportsService, ChatGateway],
     };
   }

@@ -51,6 +51,8 @@ export interface Decision {
   readonly policies: readonly PolicyDecision[];
   /** Who decided: `store` normally; `local`, `open` or `closed` when the store could not (see `onStoreError`). */
   readonly source: DecisionSource;
+  /** Set when a policy with `blockMs` refused and the key is blocked (by this refusal or an earlier one): `retryAfterMs` is the rest of the block. */
+  readonly blocked?: true;
 }
 
 /** Folds the per-policy outcomes of one request into the caller's view. */
@@ -78,5 +80,6 @@ export function summarize(policies: readonly GcraPolicy[], outcomes: readonly Po
     resetMs = Math.max(resetMs, part.resetMs);
     delayMs = Math.max(delayMs, part.delayMs);
   }
-  return { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetMs, delayMs, policies: parts, source };
+  const decision: Decision = { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetMs, delayMs, policies: parts, source };
+  return outcomes.some((o) => o.blocked) ? { ...decision, blocked: true } : decision;
 }

@@ -7,7 +7,7 @@ interface Sleeper {
 }
 
 /** Lets the promise chains that a wake-up starts run before the clock moves on. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * A clock that moves only when told, for tests: `advance(ms)` wakes every sleeper whose time has
@@ -61,7 +61,7 @@ export class FakeClock implements Clock {
   async waitForSleepers(count: number, maxTurns = 10_000): Promise<void> {
     for (let turn = 0; this.sleepers.length < count; turn++) {
       if (turn >= maxTurns) throw new Error(`FakeClock: ${this.sleepers.length} of ${count} expected sleepers after ${maxTurns} event-loop turns`);
-      await settle();
+      await nextTurn();
     }
   }
 
@@ -74,10 +74,10 @@ export class FakeClock implements Clock {
       this.current = Math.max(this.current, next.at);
       this.sleepers = this.sleepers.filter((s) => s !== next);
       next.resolve();
-      await settle();
+      await nextTurn();
     }
     this.current = target;
-    await settle();
+    await nextTurn();
   }
 
   private earliest(): Sleeper | undefined {

@@ -27,8 +27,10 @@ export interface PolicyOutcome {
   readonly retryAfterMs: number;
   readonly resetMs: number;
   readonly delayMs: number;
-  /** The state after the decision: `newTat` if the request was charged, else the state it found. */
+  /** The state after the decision: `newTat` if the request was charged, the block if this refusal set one, else the state it found. */
   readonly tat: number;
+  /** Set on a refusal by a policy with `blockMs` while its key is blocked (this refusal blocked it, or an earlier one did). */
+  readonly blocked?: true;
 }
 
 /**
@@ -107,7 +109,25 @@ export function decideAll(
 ): PolicyOutcome[] {
   const steps = policies.map((policy, i) => step(tats[i], now, policy, costs[i]));
   const charged = steps.every((s) => s.admits);
-  return steps.map((s, i) => outcome(s, now, policies[i], charged));
+  return steps.map((s, i) => (charged || policies[i].blockMs === 0 ? outcome(s, now, policies[i], charged) : refusal(s, now, policies[i], costs[i])));
+}
+
+/**
+ * A refusal by a policy that may block (`blockMs`). A key this policy refuses for exceeding the
+ * limit (not for a cost it could never admit) is refused for exactly `blockMs` from that moment,
+ * written as one state: a tat `blockMs` beyond the last one that admits a request of one unit
+ * (`unitAheadMs - T` ahead of now), so that one unit passes again exactly `blockMs` later and the
+ * key is decided as usual from there (a drained bucket). A refusal during a block does not extend
+ * it: a state already further ahead than any admission leaves (or a settle's debt) stays as it is.
+ */
+function refusal(s: GcraStep, now: number, policy: GcraPolicy, cost: number): PolicyOutcome {
+  const refused = outcome(s, now, policy, false);
+  if (s.admits || refused.retryAfterMs === Infinity) return refused;
+  const unitAheadMs = aheadMs(policy, policy.emissionMs);
+  if (s.base - now > unitAheadMs + EPSILON_MS) return { ...refused, blocked: true };
+  const blockedTat = now + policy.blockMs + unitAheadMs - policy.emissionMs;
+  if (blockedTat <= s.base) return refused;
+  return { ...outcome(step(blockedTat, now, policy, cost), now, policy, false), blocked: true };
 }
 
 /**

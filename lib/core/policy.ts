@@ -23,6 +23,8 @@ export interface GcraPolicy {
   readonly tauMs: number;
   /** How long an admitted request may wait for its slot; 0 in reject mode. */
   readonly maxWaitMs: number;
+  /** How long a key is refused once this policy refuses it for exceeding the limit, in ms; 0: no block. */
+  readonly blockMs: number;
 }
 
 /** The plain numbers a policy is made from. */
@@ -33,6 +35,7 @@ export interface GcraPolicyInput {
   readonly rate: number;
   readonly capacity: number;
   readonly maxWaitMs?: number;
+  readonly blockMs?: number;
 }
 
 /**
@@ -43,5 +46,5 @@ export function toGcraPolicy(input: GcraPolicyInput): GcraPolicy {
   const emissionMs = 1000 / input.rate;
   const tauMs = input.capacity * emissionMs;
   const maxWaitMs = input.mode === 'reject' ? 0 : (input.maxWaitMs ?? tauMs);
-  return Object.freeze({ ...input, emissionMs, tauMs, maxWaitMs });
+  return Object.freeze({ ...input, emissionMs, tauMs, maxWaitMs, blockMs: input.blockMs ?? 0 });
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock';
+import { DEFAULTS } from '../core/defaults';
 
 /** The breaker's state: `closed` calls the store, `open` does not, `half-open` lets one probe through. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -28,8 +29,8 @@ export class CircuitBreaker {
     options: BreakerOptions,
     private readonly onChange: (state: BreakerState) => void,
   ) {
-    this.failures = options.failures ?? 3;
-    this.probeAfterMs = options.probeAfterMs ?? 1000;
+    this.failures = options.failures ?? DEFAULTS.breakerFailures;
+    this.probeAfterMs = options.probeAfterMs ?? DEFAULTS.breakerProbeMs;
   }
 
   /** The current state. */

@@ -4,6 +4,7 @@ import { LimiterStoreError } from '../errors/limiter-store.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker';
 import { DeadlineGroup, type GuardedCall } from './deadline-group';
+import { DEFAULTS } from '../core/defaults';
 
 /** How long a store may take, and when to stop asking it. */
 export interface GuardOptions extends BreakerOptions {
@@ -40,7 +41,7 @@ export class GuardedStore extends LimiterStore {
     onHealth: (state: BreakerState, error?: Error) => void,
   ) {
     super();
-    this.timeoutMs = options.timeoutMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
     this.breaker = new CircuitBreaker(clock, options, (state) => onHealth(state, state === 'open' ? this.lastError : undefined));
     inner.onReachable(() => this.breaker.probeNow());
   }

@@ -23,6 +23,12 @@ export interface BucketOptions {
   mode?: Mode;
   /** In `wait` mode, the longest a request may be held, in ms. Minimum 0. @default the bucket's length in time (capacity / rate) */
   maxWaitMs?: number;
+  /**
+   * Once a request is refused for exceeding this limit, the key is refused for this long, in ms,
+   * from that refusal (Retry-After says so); then decided as usual. Refusals during the block do
+   * not extend it. @default 0 (no block: a refused key waits only for the bucket's own refill)
+   */
+  blockMs?: number;
   /** What this route's requests get when the store fails: `'local'`, `'open'` or `'closed'` (503). @default the module's `onStoreError` */
   onStoreError?: 'open' | 'closed' | 'local';
   /** Shadow mode: decide and report (events, metrics), never refuse nor hold; `{ headers: true }` also sends the RateLimit headers. @default the module's `dryRun` */
@@ -43,6 +49,8 @@ export interface LimitPolicy {
   rate: number;
   /** Tokens or queue places, an integer >= 1. */
   capacity: number;
+  /** Once a call is refused for exceeding the limit, the key is refused for this long, in ms (see the decorators' `blockMs`). @default 0 */
+  blockMs?: number;
   /** Policies (and routes) with the same name share one bucket per key. @default derived from algorithm, rate and capacity */
   name?: string;
 }

@@ -9,10 +9,13 @@ export const MIN_RATE = 1e-6;
 export const MAX_RATE = 1e9;
 export const MAX_CAPACITY = 1e12;
 
+/** The longest block accepted: a year, in ms (beyond it a block is a ban, which belongs elsewhere). */
+export const MAX_BLOCK_MS = 365 * 24 * 3600 * 1000;
+
 /** Each shape's mode when none is given: the token bucket refuses, the leaky bucket shapes. */
 export const DEFAULT_MODE: Readonly<Record<Shape, Mode>> = { 'token-bucket': 'reject', 'leaky-bucket': 'wait' };
 
-/** A policy from plain numbers (`rate`, `capacity`, `mode`, `maxWaitMs`), or a LimiterConfigError naming the field. */
+/** A policy from plain numbers (`rate`, `capacity`, `mode`, `maxWaitMs`, `blockMs`), or a LimiterConfigError naming the field. */
 export function resolvePolicy(where: string, shape: Shape, options: Record<string, unknown>, id: string): GcraPolicy {
   const rate = expectNumber(where, 'rate', options.rate, { min: MIN_RATE, max: MAX_RATE });
   const capacity = expectNumber(where, 'capacity', options.capacity, { integer: true, min: 1, max: MAX_CAPACITY });
@@ -22,7 +25,8 @@ export function resolvePolicy(where: string, shape: Shape, options: Record<strin
     if (mode === 'reject') throw new LimiterConfigError(where, 'maxWaitMs', 'absent when `mode` is "reject" (set `mode: "wait"`)', options.maxWaitMs);
     maxWaitMs = expectNumber(where, 'maxWaitMs', options.maxWaitMs, { min: 0 });
   }
-  return toGcraPolicy({ id, shape, mode, rate, capacity, maxWaitMs });
+  const blockMs = options.blockMs === undefined ? 0 : expectNumber(where, 'blockMs', options.blockMs, { min: 0, max: MAX_BLOCK_MS });
+  return toGcraPolicy({ id, shape, mode, rate, capacity, maxWaitMs, blockMs });
 }
 
 /**

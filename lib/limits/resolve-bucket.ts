@@ -37,7 +37,7 @@ export interface ResolvedBucket {
   readonly settle?: SettleCost;
 }
 
-const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'onStoreError', 'dryRun', 'settle'] as const;
+const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'blockMs', 'onStoreError', 'dryRun', 'settle'] as const;
 
 /**
  * Validates `@TokenBucket` / `@LeakyBucket` options given at `where` (e.g. `RefundsController.refund

@@ -11,10 +11,11 @@ import { resolvePolicy } from './policy-values';
  */
 export function resolveServicePolicy(where: string, raw: LimitPolicy, mode: Mode, maxWaitMs?: number): GcraPolicy {
   const options = expectObject(where, 'policy', raw) as Record<string, unknown>;
-  expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'name']);
+  expectKnownKeys(`${where} policy`, options, ['algorithm', 'rate', 'capacity', 'blockMs', 'name']);
   const shape = expectOneOf(where, 'policy.algorithm', options.algorithm, ['token-bucket', 'leaky-bucket'] as const);
-  const { rate, capacity, name } = options;
+  const { rate, capacity, blockMs, name } = options;
   const id = name === undefined ? '' : expectName(`${where} policy`, 'name', name);
-  const valid = resolvePolicy(`${where} policy`, shape, { rate, capacity, mode, maxWaitMs }, id);
-  return name === undefined ? toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}` }) : valid;
+  const valid = resolvePolicy(`${where} policy`, shape, { rate, capacity, mode, maxWaitMs, blockMs }, id);
+  if (name !== undefined) return valid;
+  return toGcraPolicy({ ...valid, id: `${shape}:${valid.rate}:${valid.capacity}${valid.blockMs > 0 ? `:block${valid.blockMs}` : ''}` });
 }

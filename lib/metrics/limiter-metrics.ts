@@ -59,7 +59,7 @@ export class LimiterMetrics {
   }
 
   private count({ where: route, decision, dryRun }: DecisionEvent): void {
-    this.decisions.inc({ route, outcome: decision.allowed ? 'allowed' : 'refused', source: decision.source, dry_run: String(dryRun) });
+    this.decisions.inc({ route, outcome: decision.allowed ? 'allowed' : decision.blocked ? 'blocked' : 'refused', source: decision.source, dry_run: String(dryRun) });
     if (decision.allowed && !dryRun) this.waits.observe({ route }, decision.delayMs / 1000);
   }
 }

@@ -7,17 +7,8 @@ import { RedisKeyTypeError } from '../../lib/stores/redis/gcra-replay';
 import { redisKey } from '../../lib/stores/redis/redis-keys';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
+import { seededRandom } from '../support/seeded-random';
 
-/** A small seeded PRNG (mulberry32): a failure prints its seed, and DIFF_SEED=<seed> replays it. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPS = 10_000;
 const ROUNDS = 400;
@@ -34,7 +25,9 @@ function randomPolicies(next: () => number): GcraPolicy[] {
     const rate = RATES[Math.floor(i / 4)];
     const capacity = 1 + Math.floor(next() * 6);
     const maxWaitMs = mode === 'wait' && next() < 0.5 ? next() * 3 * capacity * (1000 / rate) : undefined;
-    return toGcraPolicy({ id: `p${i}`, shape, mode, rate, capacity, maxWaitMs });
+    // A quarter of them block a key they refuse (issue 17), for up to three bucket lengths.
+    const blockMs = next() < 0.25 ? next() * 3 * capacity * (1000 / rate) : undefined;
+    return toGcraPolicy({ id: `p${i}`, shape, mode, rate, capacity, maxWaitMs, blockMs });
   });
 }
 
@@ -47,7 +40,7 @@ describe('gcra.lua against lib/core (differential)', () => {
 
   it(`${OPS} random decide / wait / cancel / settle / peek / reset operations decide identically`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const next = random(seed);
+    const next = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const policies = randomPolicies(next);
     const prefix = uniquePrefix('differential');
@@ -57,7 +50,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
+    const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, blocked: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
 
     // Sometimes a floor (a slot a process holds, lib/core `floored`): behind, near or ahead of the state.
     let lastNow = 0;
@@ -102,6 +95,10 @@ describe('gcra.lua against lib/core (differential)', () => {
         } else {
           counts.refused++;
           if (expected.some((o) => o.retryAfterMs === Infinity)) counts.infinite++;
+          es.forEach((e, j) => {
+            if (expected[j].blocked) tats.set(id(e), expected[j].tat);
+          });
+          if (expected.some((o) => o.blocked)) counts.blocked++;
         }
       } else if (roll < 0.65) {
         const es = entries();
@@ -174,7 +171,7 @@ describe('gcra.lua against lib/core (differential)', () => {
 
   it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, several policies, a key of the wrong type) decide identically, and store lib/core's tats`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const next = random(seed);
+    const next = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const policies = randomPolicies(next);
     const prefix = uniquePrefix('differential-batch');
@@ -186,7 +183,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0 };
+    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0 };
 
     let lastNow = 0;
     const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
@@ -256,7 +253,13 @@ describe('gcra.lua against lib/core (differential)', () => {
             op.entries.forEach((e, j) => tats.set(id(e), expected[j].tat));
             reservations.push({ entries: op.entries, tats: expected.map((o) => o.tat) });
             counts.admitted++;
-          } else counts.refused++;
+          } else {
+            counts.refused++;
+            op.entries.forEach((e, j) => {
+              if (expected[j].blocked) tats.set(id(e), expected[j].tat);
+            });
+            if (expected.some((o) => o.blocked)) counts.blocked++;
+          }
         } else {
           op.entries.forEach((e, j) => {
             const before = tats.get(id(e));

@@ -5,17 +5,8 @@ import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { StoreEntry, StoreVerdict } from '../../lib/stores/limiter-store';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
+import { seededRandom } from '../support/seeded-random';
 
-/** A small seeded PRNG (mulberry32): a failure prints its seed, and PEEK_SEED=<seed> replays it. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPS = 600;
 const KEYS = ['a', 'b'];
@@ -48,7 +39,7 @@ describe('RedisStore: peek(cost) answers what consume(cost) then decides', () =>
 
   it(`${OPS} random peek-then-decide pairs agree, allowing for the Redis time between them`, async () => {
     const seed = Number(process.env.PEEK_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const next = random(seed);
+    const next = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const policies = randomPolicies(next);
     const store = new RedisStore({ redis: client, prefix: uniquePrefix('peek') });

@@ -7,17 +7,8 @@ import { RefusalCache } from '../../lib/stores/redis/refusal-cache';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
 import { waitFor } from '../support/redis-servers';
+import { seededRandom } from '../support/seeded-random';
 
-/** A small seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const slow = toGcraPolicy({ id: 'slow', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 2 });
 const entry = (policy: GcraPolicy, key = 'k', cost = 1): StoreEntry => ({ policy, key, cost });
@@ -32,7 +23,7 @@ describe('RefusalCache', () => {
 
   it('never refuses what Redis would admit: 20,000 random states, clocks and reply latencies', () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const next = random(seed);
+    const next = seededRandom(seed);
     const policies = ['token-bucket', 'leaky-bucket'].flatMap((shape) =>
       (['reject', 'wait'] as const).map((mode) => toGcraPolicy({ id: `${shape}-${mode}`, shape: shape as GcraPolicy['shape'], mode, rate: 10, capacity: 3 })),
     );

@@ -1,4 +1,4 @@
-import { cancel, decideAll, floored, outcome, peek, settle, step } from '../../core/gcra';
+import { cancel, decideAll, floored, outcome, peek, settle, step, type PolicyOutcome } from '../../core/gcra';
 import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
@@ -65,7 +65,7 @@ export class MemoryStore extends LimiterStore {
   }
 
   decideNow(entries: readonly StoreEntry[]): StoreVerdict {
-    if (entries.length === 1) return this.decideOne(entries);
+    if (entries.length === 1 && entries[0].policy.blockMs === 0) return this.decideOne(entries);
     const now = this.clock.now();
     const tats = entries.map((e) => this.table.get(e.policy.id, e.key));
     const policies = entries.map((e) => e.policy);
@@ -75,15 +75,18 @@ export class MemoryStore extends LimiterStore {
       policies,
       entries.map((e) => e.cost),
     );
-    if (!outcomes.every((o) => o.admits)) return { now, outcomes };
+    if (!outcomes.every((o) => o.admits)) {
+      this.block(entries, tats, outcomes, now);
+      return { now, outcomes };
+    }
     if (!this.table.makeRoom(entries, tats, now)) return { now, outcomes: entries.map((e, i) => this.neverFits(tats[i], now, e)) };
     entries.forEach((e, i) => this.table.set(e.policy.id, e.key, outcomes[i].tat, now));
     return { now, outcomes };
   }
 
   /**
-   * `decideNow` for the common request with one policy: the same steps as `decideAll` over one
-   * entry (charged exactly when that policy admits), without the per-entry arrays.
+   * `decideNow` for the common request with one policy that does not block: the same steps as
+   * `decideAll` over one entry (charged exactly when that policy admits), without the per-entry arrays.
    */
   private decideOne(entries: readonly StoreEntry[]): StoreVerdict {
     const now = this.clock.now();
@@ -127,6 +130,16 @@ export class MemoryStore extends LimiterStore {
 
   async reset(policyId: string, key: string): Promise<void> {
     this.table.delete(policyId, key);
+  }
+
+  /** Writes the blocks a refusal set (lib/core `decideAll`: a policy with `blockMs` refused the key). */
+  private block(entries: readonly StoreEntry[], tats: readonly (number | undefined)[], outcomes: readonly PolicyOutcome[], now: number): void {
+    outcomes.forEach((o, i) => {
+      if (!o.blocked || o.tat === tats[i] || o.tat <= now) return;
+      const { policy, key } = entries[i];
+      if (tats[i] === undefined) this.table.makeRoom([entries[i]], ONE_NEW_KEY, now);
+      this.table.set(policy.id, key, o.tat, now);
+    });
   }
 
   /** A refusal of a request with more new keys than `maxKeys`: nothing charged, and no wait helps. */

@@ -47,7 +47,7 @@ export class GcraBatch {
       args.push(String(index + 1));
       if (op === 'd') {
         const p = this.policies.of(policy);
-        args.push(p[0], p[1], p[2], p[3], toArg(cost), entries[j].floor === undefined ? '' : toArg(entries[j].floor!));
+        args.push(p[0], p[1], p[2], p[3], p[4], toArg(cost), entries[j].floor === undefined ? '' : toArg(entries[j].floor!));
       } else if (op === 'c') {
         args.push(toArg(reservedTats![j]), toArg(cost * policy.emissionMs));
       } else if (op === 's') {
@@ -68,7 +68,7 @@ export class GcraBatch {
   }
 }
 
-/** A policy's arguments as gcra.lua reads them (kind, emissionMs, tauMs, maxWaitMs), encoded once per policy object. */
+/** A policy's arguments as gcra.lua reads them (kind, emissionMs, tauMs, maxWaitMs, blockMs), encoded once per policy object. */
 export class PolicyArgs {
   private readonly encoded = new WeakMap<GcraPolicy, readonly string[]>();
 
@@ -76,7 +76,7 @@ export class PolicyArgs {
   of(policy: GcraPolicy): readonly string[] {
     let args = this.encoded.get(policy);
     if (!args) {
-      args = [kindOf(policy), toArg(policy.emissionMs), toArg(policy.tauMs), toArg(policy.maxWaitMs)];
+      args = [kindOf(policy), toArg(policy.emissionMs), toArg(policy.tauMs), toArg(policy.maxWaitMs), toArg(policy.blockMs)];
       this.encoded.set(policy, args);
     }
     return args;

@@ -1,4 +1,4 @@
-import { cancel, floored, outcome, peek, settle, step, type GcraStep, type PolicyOutcome } from '../../core/gcra';
+import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../core/gcra';
 import { fromReply } from './gcra-script';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
 import type { RefusalCache } from './refusal-cache';
@@ -47,7 +47,7 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
   }
 }
 
-/** decideAll, replayed: charged to every entry only if every entry admits; the script must say the same. */
+/** decideAll, replayed: charged to every entry only if every entry admits (a refusal may block); the script must say the same. */
 function decide(
   record: BatchRecord,
   scriptCharged: boolean,
@@ -60,26 +60,27 @@ function decide(
 ): void {
   const { entries } = record;
   const n = entries.length;
-  const steps: GcraStep[] = new Array(n);
-  let charged = true;
+  const read: (number | undefined)[] = new Array(n);
+  const policies = new Array(n);
+  const costs: number[] = new Array(n);
   for (let j = 0; j < n; j++) {
-    const e = entries[j];
-    steps[j] = step(floored(tats[keyIndexes[at + j]], e.floor), now, e.policy, e.cost);
-    if (!steps[j].admits) charged = false;
+    read[j] = floored(tats[keyIndexes[at + j]], entries[j].floor);
+    policies[j] = entries[j].policy;
+    costs[j] = entries[j].cost;
   }
-  // The tats follow what the script did, so the rest of the batch is replayed on Redis's state.
-  if (scriptCharged) {
-    for (let j = 0; j < n; j++) {
-      tats[keyIndexes[at + j]] = steps[j].newTat;
-      refusals.charged(entries[j].policy.id, entries[j].key);
-    }
+  const outcomes: PolicyOutcome[] = decideAll(read, now, policies, costs);
+  let charged = true;
+  for (let j = 0; j < n; j++) if (!outcomes[j].admits) charged = false;
+  // The tats follow what the script did (a charge, or a block), so the rest of the batch is replayed on Redis's state.
+  for (let j = 0; j < n; j++) {
+    const k = keyIndexes[at + j];
+    if (scriptCharged || outcomes[j].blocked) tats[k] = outcomes[j].tat;
+    if (scriptCharged) refusals.charged(entries[j].policy.id, entries[j].key);
   }
   if (charged !== scriptCharged) {
     record.reject(new Error('gcra.lua and lib/core disagree on whether to charge'));
     return;
   }
-  const outcomes: PolicyOutcome[] = new Array(n);
-  for (let j = 0; j < n; j++) outcomes[j] = outcome(steps[j], now, entries[j].policy, charged);
   if (!charged) for (let j = 0; j < n; j++) refusals.remember(entries[j].policy.id, entries[j].key, tats[keyIndexes[at + j]], sentAt, record.epoch);
   record.resolve({ now, outcomes });
 }

@@ -14,7 +14,7 @@
 --           state, the same as any tat <= now).
 -- ARGV      one group per request, back to back: an op letter, the number of entries n, then per
 --           entry the index k of its key in KEYS and the op's arguments:
---   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, cost, floor ('' for none: see `floored`)
+--   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, blockMs, cost, floor ('' for none: see `floored`)
 --   'p' peek:    k                     (the state is read, and time)
 --   'c' cancel:  k, reservedTat, increment
 --   's' settle:  k, kind, emissionMs, reservedTat, deltaUnits
@@ -77,7 +77,7 @@ local a, last, flagAt = 1, #ARGV, nkeys + 1
 while a <= last do
   local op, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
-  local width = (op == 'd' and 7) or (op == 'p' and 1) or (op == 'c' and 3) or 5
+  local width = (op == 'd' and 8) or (op == 'p' and 1) or (op == 'c' and 3) or 5
   local flag = 1
   if anyWrongType then
     for b = a, a + (n - 1) * width, width do
@@ -89,11 +89,11 @@ while a <= last do
   elseif op == 'd' then
     -- decideAll: charged to every policy only if every policy admits.
     for j = 1, n do
-      local b = a + (j - 1) * 7
+      local b = a + (j - 1) * 8
       local tat, kind = tats[tonumber(ARGV[b])], ARGV[b + 1]
-      local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
-      -- floored: the latest slot the calling process holds, when the stored state is behind it (lost)
-      local floor = tonumber(ARGV[b + 6])
+      local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 6])
+      -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
+      local floor = tonumber(ARGV[b + 7])
       if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
       -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
       local base = now
@@ -111,7 +111,38 @@ while a <= last do
       newTats[j] = newTat
     end
     if flag == 1 then
-      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 7])] = newTats[j] end
+      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 8])] = newTats[j] end
+    else
+      -- refusal: a policy with blockMs that refused the key for exceeding the limit (not for a cost
+      -- it can never admit) blocks it for blockMs from now, unless a block (or a debt) already
+      -- runs further; the state a unit is admitted from again is `unit - T` ahead.
+      for j = 1, n do
+        local b = a + (j - 1) * 8
+        local k, kind = tonumber(ARGV[b]), ARGV[b + 1]
+        local emissionMs, tauMs, maxWaitMs, blockMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
+        if blockMs > 0 then
+          local tat = tats[k]
+          local floor = tonumber(ARGV[b + 7])
+          if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+          local base = now
+          if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+          local increment = cost * emissionMs
+          local ahead, unit = tauMs, tauMs
+          if kind == 'tw' then
+            ahead = tauMs + maxWaitMs
+            unit = ahead
+          elseif kind == 'lw' then
+            ahead = math.min(tauMs, maxWaitMs + increment)
+            unit = math.min(tauMs, maxWaitMs + emissionMs)
+          end
+          local admits = base + increment - now <= ahead + EPSILON_MS
+          local never = increment > ahead + EPSILON_MS
+          if not admits and not never and base - now <= unit + EPSILON_MS then
+            local blockedTat = now + blockMs + unit - emissionMs
+            if blockedTat > base then tats[k] = blockedTat end
+          end
+        end
+      end
     end
   elseif op == 'c' then
     -- cancel: given back only while it is still the last reservation.
