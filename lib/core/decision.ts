@@ -51,7 +51,7 @@ export interface Decision {
   readonly policies: readonly PolicyDecision[];
   /** Who decided: `store` normally; `local`, `open` or `closed` when the store could not (see `onStoreError`). */
   readonly source: DecisionSource;
-  /** Set when a policy with `blockMs` refused and the key is blocked (by this refusal or an earlier one): `retryAfterMs` is the rest of the block. */
+  /** Set on the refusal that blocked the key (a policy with `blockMs`): `retryAfterMs` is the block. Refusals during the block say how much of it is left. */
   readonly blocked?: true;
 }
 

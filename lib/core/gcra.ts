@@ -29,7 +29,7 @@ export interface PolicyOutcome {
   readonly delayMs: number;
   /** The state after the decision: `newTat` if the request was charged, the block if this refusal set one, else the state it found. */
   readonly tat: number;
-  /** Set on a refusal by a policy with `blockMs` while its key is blocked (this refusal blocked it, or an earlier one did). */
+  /** Set on the refusal that blocked the key (a policy with `blockMs`): `tat` is the block, to be stored. */
   readonly blocked?: true;
 }
 
@@ -119,12 +119,15 @@ export function decideAll(
  * (`unitAheadMs - T` ahead of now), so that one unit passes again exactly `blockMs` later and the
  * key is decided as usual from there (a drained bucket). A refusal during a block does not extend
  * it: a state already further ahead than any admission leaves (or a settle's debt) stays as it is.
+ * In the block's last T the state is that of any drained bucket, and a refusal there is a new
+ * excess that blocks again: the one number cannot tell them apart, and a client still pressing
+ * when its block ends is the one it is for.
  */
 function refusal(s: GcraStep, now: number, policy: GcraPolicy, cost: number): PolicyOutcome {
   const refused = outcome(s, now, policy, false);
   if (s.admits || refused.retryAfterMs === Infinity) return refused;
   const unitAheadMs = aheadMs(policy, policy.emissionMs);
-  if (s.base - now > unitAheadMs + EPSILON_MS) return { ...refused, blocked: true };
+  if (s.base - now > unitAheadMs + EPSILON_MS) return refused;
   const blockedTat = now + policy.blockMs + unitAheadMs - policy.emissionMs;
   if (blockedTat <= s.base) return refused;
   return { ...outcome(step(blockedTat, now, policy, cost), now, policy, false), blocked: true };

@@ -49,7 +49,7 @@ export class LimiterRegistry {
    * validates once.
    */
   servicePolicy(where: string, raw: LimitPolicy, mode: Mode, maxWaitMs?: number): GcraPolicy {
-    const variant = `${mode}|${maxWaitMs}`;
+    const variant = maxWaitMs === undefined ? mode : `${mode}|${maxWaitMs}`;
     const cache = typeof raw === 'object' && raw !== null ? this.servicePolicies.get(raw) : undefined;
     let policy = cache?.get(variant);
     if (!policy) {

@@ -135,8 +135,10 @@ while a <= last do
             ahead = math.min(tauMs, maxWaitMs + increment)
             unit = math.min(tauMs, maxWaitMs + emissionMs)
           end
-          local admits = base + increment - now <= ahead + EPSILON_MS
-          local never = increment > ahead + EPSILON_MS
+          local newTat = base + increment
+          local admits = newTat - now <= ahead + EPSILON_MS
+          -- as lib/core's outcome tells it (from the sum, not the product: they may differ by an ulp)
+          local never = newTat - base > ahead + EPSILON_MS
           if not admits and not never and base - now <= unit + EPSILON_MS then
             local blockedTat = now + blockMs + unit - emissionMs
             if blockedTat > base then tats[k] = blockedTat end

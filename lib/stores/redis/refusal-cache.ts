@@ -111,7 +111,9 @@ export class RefusalCache {
       entries.map((e) => e.policy),
       entries.map((e) => e.cost),
     );
-    return outcomes.every((o) => o.admits) ? undefined : { now, outcomes };
+    // A refusal that would block the key must reach Redis, which stores the block; the refusals during it are answered here.
+    if (outcomes.every((o) => o.admits) || outcomes.some((o) => o.blocked)) return undefined;
+    return { now, outcomes };
   }
 }
 
