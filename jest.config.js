@@ -21,6 +21,10 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
+  // One test file at a time: the machine has 2 cores, and the real-time tests (shaping precision,
+  // chaos return times, fleets of processes) measure what this process and Redis do, not what a
+  // second suite running beside them takes away.
+  maxWorkers: 1,
   // A worker that has grown past this is replaced between test files: the real-time and chaos
   // tests then run on a small heap, not on the garbage of every file before them.
   workerIdleMemoryLimit: '256MB',
