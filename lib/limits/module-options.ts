@@ -64,7 +64,7 @@ function resolveStore(store: unknown): ResolvedLimiterOptions['store'] {
   if (store instanceof LimiterStore) return store;
   const spec = expectObject(WHERE, 'store', store) as Record<string, unknown>;
   if (spec.redis !== undefined) {
-    expectKnownKeys(`${WHERE} store`, spec, ['redis', 'prefix']);
+    expectKnownKeys(`${WHERE} store`, spec, ['redis', 'prefix', 'refusalCacheMs']);
     return { redis: validateRedisStoreOptions(WHERE, 'store.', spec) };
   }
   expectKnownKeys(`${WHERE} store`, spec, ['memory']);

@@ -23,6 +23,16 @@ export const STORE_EPOCH_MS = 1_767_225_600_000;
 
 const gaps = (sorted: number[]): number[] => sorted.slice(1).map((t, i) => t - sorted[i]);
 
+/**
+ * How far two readings of the system clock can disagree here: a start's wall time is Node's
+ * `performance.timeOrigin + performance.now()` (the origin fixed at process start, then the
+ * monotonic clock), its slot is Redis's gettimeofday; NTP slews the realtime clock against the
+ * monotonic one, so a start exactly on its slot has read up to 0.05 ms early in CI. The library's
+ * own promise (never before its slot on the clock it maps slots onto) is asserted exactly by
+ * test/distributed/fleet.redis.spec.ts; this margin is for comparing the two clocks, not for it.
+ */
+export const CLOCK_COMPARISON_MS = 0.5;
+
 /** The spacing of `starts` (any order, at least two). */
 export function spacing(starts: readonly Start[]): Spacing {
   const slotGaps = gaps(starts.map((s) => s.slot).sort((a, b) => a - b));
