@@ -44,5 +44,7 @@ export type { RedisStoreOptions } from './stores/redis/redis-store-options';
 export { LimiterError } from './errors/limiter.error';
 export { LimiterConfigError } from './errors/limiter-config.error';
 export { LimiterStoreError, type StoreErrorCode } from './errors/limiter-store.error';
+export { LimiterFunctionError } from './errors/limiter-function.error';
+export { ShutdownSignal } from './enforcement/limiter-lifecycle';
 export { TooManyRequestsException } from './transports/too-many-requests.exception';
 export { clientIp } from './transports/client-ip';

@@ -12,6 +12,8 @@ describe('public API', () => {
         'LimiterError',
         'LimiterEvents',
         'LimiterStoreError',
+        'LimiterFunctionError',
+        'ShutdownSignal',
         'LimiterGuard',
         'LimiterInterceptor',
         'LimiterModule',
