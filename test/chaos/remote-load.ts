@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
+import { askChild } from '../support/ask-child';
 
 /** What the load process reports: statuses seen (status -1: a connection error) and every latency, in order. */
 export interface LoadReport {
@@ -41,15 +42,6 @@ export class RemoteLoad {
   }
 
   private ask(message: { type: string }): Promise<any> {
-    if (this.exited) return Promise.reject(this.exited);
-    return new Promise((resolve) => {
-      const onMessage = (reply: { type: string }) => {
-        if (reply.type !== (message.type === 'stop' ? 'report' : 'count')) return;
-        this.child.off('message', onMessage);
-        resolve(reply);
-      };
-      this.child.on('message', onMessage);
-      this.child.send(message);
-    });
+    return askChild(this.child, this.exited, message);
   }
 }

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { askChild } from '../support/ask-child';
 
 /**
  * A load over several URLs, from a process of its own (see spread-load-process.ts). Unlike the
@@ -36,15 +37,6 @@ export class SpreadLoad {
   }
 
   private ask(message: { type: string }): Promise<any> {
-    if (this.exited) return Promise.reject(this.exited);
-    return new Promise((resolve) => {
-      const onMessage = (reply: { type: string }) => {
-        if (reply.type !== (message.type === 'stop' ? 'report' : 'count')) return;
-        this.child.off('message', onMessage);
-        resolve(reply);
-      };
-      this.child.on('message', onMessage);
-      this.child.send(message);
-    });
+    return askChild(this.child, this.exited, message);
   }
 }
