@@ -15,11 +15,16 @@ export interface DecisionEvent {
   readonly dryRun: boolean;
 }
 
-/** A change in the store's health: the circuit breaker opened, is probing, or closed again. */
+/** A change in the store's health: a circuit breaker opened, is probing, or closed again. */
 export interface StoreHealthEvent {
+  /** The state of the breaker that moved: the store's, or on Redis Cluster one master's (`domain`). */
   readonly state: BreakerState;
   /** The error that opened the breaker, if any. */
   readonly error?: Error;
+  /** The part of the store whose breaker moved, on a store whose parts fail apart (Redis Cluster: the master's `host:port`); absent for the whole store. */
+  readonly domain?: string;
+  /** The store as a whole after this change: `closed` when every part decides, `open` when none does, `half-open` in between. Absent: the same as `state`. */
+  readonly overall?: BreakerState;
 }
 
 /** The events and what each one carries. */

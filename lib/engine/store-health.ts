@@ -30,8 +30,8 @@ const EVICTIONS_EVERY_MS = 60_000;
  */
 export class StoreHealth {
   private state: StoreHealthState = 'ready';
-  /** Whether the last line said the store is down: probes and failed probes in between are not news. */
-  private saidDown = false;
+  /** The parts of the store the last line about each said are down ('' the whole store): probes and failed probes in between are not news. */
+  private readonly saidDown = new Set<string>();
   /** Evictions not reported yet, the most any of them forgave, and when the last report was. */
   private evicted = 0;
   private mostForgivenMs = 0;
@@ -41,7 +41,7 @@ export class StoreHealth {
     events: LimiterEvents,
     private readonly options: StoreHealthOptions,
   ) {
-    events.on('storeHealth', ({ state, error }) => this.breakerMoved(state, error));
+    events.on('storeHealth', ({ state, error, domain, overall }) => this.breakerMoved(state, error, domain, overall ?? state));
     events.on('eviction', ({ forgivenMs }) => this.keyEvicted(forgivenMs));
   }
 
@@ -53,14 +53,14 @@ export class StoreHealth {
   /** The store could not be reached at start-up: decisions start under the failure policy. */
   unreachableAtStartup(reason: string): void {
     this.state = 'down';
-    this.saidDown = true;
+    this.saidDown.add('');
     this.options.logger?.warn(`The store cannot be reached at start-up (${reason}): ${this.inForce()}.`);
   }
 
   /** The store answered after start-up had given up on it. */
   reachable(): void {
     this.state = 'ready';
-    this.back();
+    this.back(undefined);
   }
 
   /**
@@ -81,20 +81,26 @@ export class StoreHealth {
     this.mostForgivenMs = 0;
   }
 
-  private breakerMoved(state: BreakerState, error?: Error): void {
-    this.state = FROM_BREAKER[state];
-    if (state === 'open' && !this.saidDown) {
-      this.saidDown = true;
-      this.options.logger?.warn(`The store is unreachable${error ? ` (${error.message})` : ''}: ${this.inForce()}.`);
+  /** `domain`: one part of a store whose parts fail apart (a Cluster master), said by name: the other parts go on deciding. */
+  private breakerMoved(state: BreakerState, error: Error | undefined, domain: string | undefined, overall: BreakerState): void {
+    this.state = FROM_BREAKER[overall];
+    if (state === 'open' && !this.saidDown.has(domain ?? '')) {
+      this.saidDown.add(domain ?? '');
+      const what = domain === undefined ? 'The store is unreachable' : `The store's node ${domain} is unreachable`;
+      const scope = domain === undefined ? '' : 'for the keys it serves (the other nodes decide as usual), ';
+      this.options.logger?.warn(`${what}${error ? ` (${error.message})` : ''}: ${scope}${this.inForce()}.`);
     } else if (state === 'closed') {
-      this.back();
+      this.back(domain);
     }
   }
 
-  private back(): void {
-    if (!this.saidDown) return;
-    this.saidDown = false;
-    this.options.logger?.log('The store is reachable again: decisions are back on it.');
+  private back(domain: string | undefined): void {
+    if (!this.saidDown.delete(domain ?? '')) return;
+    this.options.logger?.log(
+      domain === undefined
+        ? 'The store is reachable again: decisions are back on it.'
+        : `The store's node ${domain} is reachable again, or its keys have moved to another node: decisions on them are back on the store.`,
+    );
   }
 
   /** The module's failure policy in words (a route with its own `onStoreError` follows that one). */

@@ -15,6 +15,16 @@ export interface GuardOptions extends BreakerOptions {
 /** Why a group's timer is stopped early (a reason given, so no DOMException is made per group). */
 const ANSWERED = Object.freeze({ answered: true });
 
+/** The one part of a store that fails as a whole. */
+const WHOLE = '';
+
+/**
+ * Told of every change of a breaker: `state` is the breaker of the part named `domain` (undefined
+ * for a store that fails as a whole), `overall` the store's as a whole: `closed` when every part
+ * decides, `open` when none does, `half-open` in between (being probed, or some parts down).
+ */
+export type BreakerListener = (state: BreakerState, error: Error | undefined, domain: string | undefined, overall: BreakerState) => void;
+
 /**
  * A store behind a deadline and a circuit breaker: every call answers within `timeoutMs` or fails
  * with LimiterStoreError, and a store that keeps failing is not called at all until a probe
@@ -23,9 +33,13 @@ const ANSWERED = Object.freeze({ answered: true });
  * out may still complete on the store later (a hung Redis that wakes up runs what it had
  * received): that can only charge a bucket once more, never admit anyone. A LimiterConfigError (a
  * programming error, not an outage) passes through untouched and is not counted.
+ * A store whose parts fail apart (a Redis Cluster: one master per slot range) has a breaker per
+ * part (`failureDomain`), so a dead master sends its own keys to the failure policy while the
+ * others go on deciding; a part the store no longer routes to (its slots failed over to a replica)
+ * is retired, and said to be back.
  */
 export class GuardedStore extends LimiterStore {
-  private readonly breaker: CircuitBreaker;
+  private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly timeoutMs: number;
   private lastError?: Error;
   /** The group calls started now join; closed at the end of the tick. */
@@ -37,41 +51,84 @@ export class GuardedStore extends LimiterStore {
   constructor(
     readonly inner: LimiterStore,
     private readonly clock: Clock,
-    options: GuardOptions,
-    onHealth: (state: BreakerState, error?: Error) => void,
+    private readonly options: GuardOptions,
+    private readonly onHealth: BreakerListener,
   ) {
     super();
     this.timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
-    this.breaker = new CircuitBreaker(clock, options, (state) => onHealth(state, state === 'open' ? this.lastError : undefined));
-    inner.onReachable(() => this.breaker.probeNow());
+    inner.onReachable(() => {
+      for (const breaker of this.breakers.values()) breaker.probeNow();
+    });
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.guard(() => this.inner.decide(entries));
+    return this.guard(this.domainOf(entries), () => this.inner.decide(entries));
   }
 
   peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.guard(() => this.inner.peek(entries));
+    return this.guard(this.domainOf(entries), () => this.inner.peek(entries));
   }
 
   cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
-    return this.guard(() => this.inner.cancel(entries, reservedTats));
+    return this.guard(this.domainOf(entries), () => this.inner.cancel(entries, reservedTats));
   }
 
   settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
-    return this.guard(() => this.inner.settle(entries, reservedTats, deltas));
+    return this.guard(this.domainOf(entries), () => this.inner.settle(entries, reservedTats, deltas));
   }
 
   reset(policyId: string, key: string): Promise<void> {
-    return this.guard(() => this.inner.reset(policyId, key));
+    return this.guard(this.inner.failureDomain?.(key) ?? WHOLE, () => this.inner.reset(policyId, key));
   }
 
   close(): Promise<void> {
     return this.inner.close();
   }
 
-  private guard<T>(call: () => Promise<T>): Promise<T> {
-    if (!this.breaker.allow()) return Promise.reject(new LimiterStoreError('LIMITER_STORE_CIRCUIT_OPEN', 'The store is failing; its circuit breaker is open.', { cause: this.lastError }));
+  private domainOf(entries: readonly StoreEntry[]): string {
+    return (entries.length > 0 && this.inner.failureDomain?.(entries[0].key)) || WHOLE;
+  }
+
+  /** The breaker of one part of the store, made on its first call (a new part: the topology changed, so parts no longer routed to are retired). */
+  private breakerOf(domain: string): CircuitBreaker {
+    let breaker = this.breakers.get(domain);
+    if (breaker) return breaker;
+    if (domain !== WHOLE) this.retireParts();
+    breaker = new CircuitBreaker(this.clock, this.options, (state) => this.moved(domain, state));
+    this.breakers.set(domain, breaker);
+    return breaker;
+  }
+
+  /** Forgets the breakers of parts the store routes nothing to any more; one that was not closed is said to be closed. */
+  private retireParts(): void {
+    const live = this.inner.failureDomains?.();
+    if (!live) return;
+    for (const [domain, breaker] of this.breakers) {
+      if (live.includes(domain)) continue;
+      this.breakers.delete(domain);
+      if (breaker.current !== 'closed') this.onHealth('closed', undefined, domain, this.overall());
+    }
+  }
+
+  private moved(domain: string, state: BreakerState): void {
+    this.onHealth(state, state === 'open' ? this.lastError : undefined, domain === WHOLE ? undefined : domain, this.overall());
+  }
+
+  /** The store as a whole: closed when every part is, open when every part is. */
+  private overall(): BreakerState {
+    let closed = 0;
+    let open = 0;
+    for (const breaker of this.breakers.values()) {
+      if (breaker.current === 'closed') closed++;
+      else if (breaker.current === 'open') open++;
+    }
+    if (closed === this.breakers.size) return 'closed';
+    return open === this.breakers.size ? 'open' : 'half-open';
+  }
+
+  private guard<T>(domain: string, call: () => Promise<T>): Promise<T> {
+    const breaker = this.breakerOf(domain);
+    if (!breaker.allow()) return Promise.reject(new LimiterStoreError('LIMITER_STORE_CIRCUIT_OPEN', 'The store is failing; its circuit breaker is open.', { cause: this.lastError }));
     let attempt: Promise<T>;
     try {
       attempt = call();
@@ -80,18 +137,18 @@ export class GuardedStore extends LimiterStore {
     }
     const group = this.group();
     return new Promise<T>((resolve, reject) => {
-      const pending: GuardedCall = { settled: false, reject };
+      const pending: GuardedCall = { settled: false, domain, reject };
       group.calls.push(pending);
       group.unanswered++;
       attempt.then(
         (value) => {
           if (this.answered(group, pending)) return;
-          this.breaker.success();
+          breaker.success();
           resolve(value);
         },
         (error: unknown) => {
           if (this.answered(group, pending)) return;
-          reject(this.failure(group, error));
+          reject(this.failure(group, domain, error));
         },
       );
     });
@@ -126,28 +183,26 @@ export class GuardedStore extends LimiterStore {
   private expire(group: DeadlineGroup): void {
     if (this.open === group) this.open = undefined;
     const error = new LimiterStoreError('LIMITER_STORE_TIMEOUT', `The store did not answer within ${this.timeoutMs} ms.`);
-    let late = false;
     for (const pending of group.calls) {
       if (pending.settled) continue;
       pending.settled = true;
-      late = true;
       pending.reject(error);
+      this.countFailure(group, pending.domain, error);
     }
     group.unanswered = 0;
-    if (late) this.countFailure(group, error);
   }
 
-  /** The error a failed call rejects with; a store failure counts once per group. */
-  private failure(group: DeadlineGroup, error: unknown): unknown {
+  /** The error a failed call rejects with; a store failure counts once per group and part. */
+  private failure(group: DeadlineGroup, domain: string, error: unknown): unknown {
     if (error instanceof LimiterConfigError) return error;
-    this.countFailure(group, error as Error);
+    this.countFailure(group, domain, error as Error);
     return error instanceof LimiterStoreError ? error : new LimiterStoreError('LIMITER_STORE_UNAVAILABLE', `The store failed: ${(error as Error)?.message}`, { cause: error });
   }
 
-  private countFailure(group: DeadlineGroup, error: Error): void {
+  private countFailure(group: DeadlineGroup, domain: string, error: Error): void {
     this.lastError = error;
-    if (group.failed) return;
-    group.failed = true;
-    this.breaker.failure();
+    if (group.failed.has(domain)) return;
+    group.failed.add(domain);
+    this.breakers.get(domain)?.failure();
   }
 }

@@ -46,7 +46,7 @@ export class LimiterMetrics {
       }),
     );
     this.storeUp = registered(registry, prefix, prom.Gauge, 'store_up', [], (name) =>
-      new prom.Gauge({ name, help: 'The store: 1 up (breaker closed), 0.5 probing (half-open), 0 down (breaker open).', registers }),
+      new prom.Gauge({ name, help: 'The store: 1 up (breaker closed), 0.5 probing (half-open) or partly down (a Cluster master), 0 down (breaker open).', registers }),
     );
     this.evictions = registered(registry, prefix, prom.Counter, 'evictions_total', [], (name) =>
       new prom.Counter({ name, help: 'Live keys the memory store evicted at its maxKeys bound to admit new ones (the one that owed least each time).', registers }),
@@ -55,7 +55,7 @@ export class LimiterMetrics {
     // The breaker starts closed: until a storeHealth event says otherwise, the store is up.
     this.storeUp.set(STORE_UP.closed);
     events.on('decision', (event) => this.count(event));
-    events.on('storeHealth', ({ state }) => this.storeUp.set(STORE_UP[state]));
+    events.on('storeHealth', ({ state, overall }) => this.storeUp.set(STORE_UP[overall ?? state]));
   }
 
   private count({ where: route, decision, dryRun }: DecisionEvent): void {

@@ -43,7 +43,7 @@ export const engineProvider: Provider = {
   useFactory: (store: LimiterStore, options: ResolvedLimiterOptions, events: LimiterEvents) => {
     const guard = { timeoutMs: options.storeTimeoutMs, failures: options.breakerFailures, probeAfterMs: options.breakerProbeMs };
     const decided =
-      store.decideNow !== undefined ? store : new GuardedStore(store, new SystemClock(0), guard, (state, error) => events.emit('storeHealth', { state, error }));
+      store.decideNow !== undefined ? store : new GuardedStore(store, new SystemClock(0), guard, (state, error, domain, overall) => events.emit('storeHealth', { state, error, domain, overall }));
     return new LimiterEngine(decided, options.clock, { instances: options.instances }, events);
   },
   inject: [LimiterStore, LIMITER_OPTIONS, LimiterEvents],

@@ -62,6 +62,16 @@ export abstract class LimiterStore {
    */
   ready?(): Promise<void>;
 
+  /**
+   * The part of the store that decides `key`, for a store whose parts fail apart (a Redis Cluster
+   * master, by its address): each part gets its own circuit breaker, so one dead part does not send
+   * the others' keys to the failure policy. A store that fails as a whole leaves it out.
+   */
+  failureDomain?(key: string): string | undefined;
+
+  /** The parts `failureDomain` can name now (a part no longer among them has handed its keys on). */
+  failureDomains?(): readonly string[];
+
   /** Releases what the store holds (connections it opened); called on application shutdown. */
   async close(): Promise<void> {}
 

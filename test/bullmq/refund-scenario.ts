@@ -16,11 +16,13 @@ export class RefundScenario {
   private readonly redis = new Redis(redisUrl());
   private readonly keys: ReturnType<typeof bankKeys>;
 
-  constructor(name: string, banks: Record<string, LimitPolicy>) {
+  /** `limiterRedisUrl`: the limiter's own Redis, when it must not be BullMQ's. */
+  constructor(name: string, banks: Record<string, LimitPolicy>, limiterRedisUrl?: string) {
     // BullMQ joins its prefix and the queue name with ':' itself.
     const bullPrefix = uniquePrefix(`${name}-bull`).slice(0, -1);
     this.spec = {
       redisUrl: redisUrl(),
+      limiterRedisUrl,
       bullPrefix,
       limiterPrefix: uniquePrefix(`${name}-limiter`),
       recordsPrefix: uniquePrefix(`${name}-bank`),

@@ -16,6 +16,10 @@ import { FakeBank } from './fake-bank';
 /** What a worker process is asked to run. */
 export interface WorkerSpec {
   readonly redisUrl: string;
+  /** The limiter's Redis when it is not BullMQ's (a test that empties the limiter's Redis, not the queue's). */
+  readonly limiterRedisUrl?: string;
+  /** The limiter's failure policy (the module's default when absent). */
+  readonly onStoreError?: 'open' | 'closed' | 'local';
   /** BullMQ's key prefix, the limiter's, and the fake bank's records': unique per test. */
   readonly bullPrefix: string;
   readonly limiterPrefix: string;
@@ -64,7 +68,7 @@ function appModule(spec: WorkerSpec, bank: FakeBank) {
 
   @Module({
     imports: [
-      LimiterModule.forRoot({ store: { redis: spec.redisUrl, prefix: spec.limiterPrefix } }),
+      LimiterModule.forRoot({ store: { redis: spec.limiterRedisUrl ?? spec.redisUrl, prefix: spec.limiterPrefix }, onStoreError: spec.onStoreError, logger: false }),
       BullModule.forRoot({ connection: { url: spec.redisUrl }, prefix: spec.bullPrefix }),
       // Registering the queue is what brings in @nestjs/bullmq's processor explorer.
       BullModule.registerQueue({ name: spec.queue }),

@@ -46,6 +46,9 @@ describe('Cluster: one master of 3 killed (SIGKILL) under load', () => {
   /** The master each key's bucket lives on, before the kill. */
   const masterOfKey = new Map<string, number>();
   let keys: string[];
+  /** What the module logs, as `level: message`. */
+  const lines: string[] = [];
+  const logger = { log: (m: string) => lines.push(`log: ${m}`), warn: (m: string) => lines.push(`warn: ${m}`), error: (m: string) => lines.push(`error: ${m}`) };
 
   beforeAll(async () => {
     // Without full coverage required, the masters still alive keep serving their slots while one
@@ -74,11 +77,9 @@ describe('Cluster: one master of 3 killed (SIGKILL) under load', () => {
           store: { redis: cluster },
           onStoreError: 'local',
           storeTimeoutMs: STORE_TIMEOUT_MS,
-          // The breaker is one per store, not per master: left at its default (3 failures in a
-          // row) it opens on the dead master's failures and sends the live masters' keys to the
-          // fallback too (230 such decisions in one run). Never opened here, each request on the
-          // dead master's slots waits out storeTimeoutMs instead, and no other key is touched.
-          breakerFailures: Number.MAX_SAFE_INTEGER,
+          // One breaker per master (the default 3 failures in a row open it): the dead master's
+          // keys go to the fallback at once, while the live masters' keys never do.
+          logger,
           breakerProbeMs: 500,
         }),
       ],
@@ -101,7 +102,7 @@ describe('Cluster: one master of 3 killed (SIGKILL) under load', () => {
     heir.on('error', () => undefined);
     const dead = new Set(keys.filter((k) => masterOfKey.get(k) === victim.port));
     const health: string[] = [];
-    app.get(LimiterEvents).on('storeHealth', (e) => health.push(`${performance.now().toFixed(0)} ${e.state}`));
+    app.get(LimiterEvents).on('storeHealth', (e) => health.push(`${performance.now().toFixed(0)} ${e.domain} ${e.state} (store ${e.overall})`));
     const load = new SpreadLoad(
       POLICIES.map((policy) => `${urlOf(app)}/failover/${policy}`),
       IN_FLIGHT_EACH,
@@ -136,6 +137,11 @@ describe('Cluster: one master of 3 killed (SIGKILL) under load', () => {
         `${(returnedAt - promotedAt).toFixed(0)} ms after the promotion; meanwhile ${during.filter((d) => !dead.has(d.key)).length} decisions on the live masters' keys, ` +
         `${during.filter((d) => dead.has(d.key)).length} on the dead one's`,
     );
+    console.log(`  breakers: ${health.join(', ')}\n  log: ${lines.join('\n       ')}`);
+    // Said once, naming the dead master; and said again when its keys are back on Redis.
+    const victimNode = `127.0.0.1:${victim.port}`;
+    expect(lines.filter((line) => line.startsWith('warn:'))).toEqual([expect.stringContaining(`node ${victimNode} is unreachable`)]);
+    expect(lines.filter((line) => line.startsWith('log:'))).toEqual([expect.stringContaining(`node ${victimNode} is reachable again, or its keys have moved`)]);
     POLICIES.forEach((policy, i) => {
       const statuses = statusesByRoute[i];
       const mine = decisions.filter((d) => d.where === whereOf(policy));

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { LimitPolicy } from '../../lib';
 import { forkWorkers } from '../support/fork-workers';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-servers';
+import { busiestWindow } from './busiest-window';
 import type { Job, Report } from './shaping-worker';
 
 const RATE = 10;
@@ -12,17 +13,6 @@ const BOUND = RATE + 1 + PROCESSES;
 const POLICY: LimitPolicy = { algorithm: 'leaky-bucket', rate: RATE, capacity: 40, name: 'bank' };
 const RUN_MS = 7000;
 const LOSS_AT_MS = 3000;
-
-/** The most starts in any window of `windowMs` (each window opening at a start). */
-function busiestWindow(starts: readonly number[], windowMs = 1000): number {
-  const sorted = [...starts].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && sorted[j] < sorted[i] + windowMs) j++;
-    most = Math.max(most, j - i);
-  }
-  return most;
-}
 
 const wall = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

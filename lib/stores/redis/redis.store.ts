@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { Cluster } from 'ioredis';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
@@ -30,6 +31,7 @@ export class RedisStore extends LimiterStore {
   private readonly refusals: RefusalCache;
   private readonly clock = new SystemClock(0);
   private readonly batcher: GcraBatcher;
+  private readonly names: RedisKeyNames;
   /** Settles when the client first connects: until then calls wait for it (a client that has never connected has nothing to fail fast on). */
   private readonly connected: Promise<unknown>;
 
@@ -37,10 +39,11 @@ export class RedisStore extends LimiterStore {
     super();
     const valid = validateRedisStoreOptions(`${WHERE} options`, '', options as unknown as Record<string, unknown>);
     this.prefix = valid.prefix ?? '';
+    this.names = new RedisKeyNames(this.prefix);
     this.refusals = new RefusalCache(valid.refusalCacheMs);
     ({ client: this.client, owned: this.owned } = connect(valid.redis));
     this.connected = this.client.status === 'ready' ? Promise.resolve() : once(this.client, 'ready').catch(() => undefined);
-    this.batcher = new GcraBatcher(this.client, loadGcraScript(), new RedisKeyNames(this.prefix), this.refusals, this.clock, this.connected);
+    this.batcher = new GcraBatcher(this.client, loadGcraScript(), this.names, this.refusals, this.clock, this.connected);
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
@@ -67,6 +70,19 @@ export class RedisStore extends LimiterStore {
     this.refusals.forget(policyId, key);
     await this.connected;
     await this.client.del(redisKey(this.prefix, policyId, key));
+  }
+
+  /** On Cluster, the master serving the key's slot (`host:port`), as the client's slot table says now. */
+  failureDomain(key: string): string | undefined {
+    if (!this.client.isCluster) return undefined;
+    return (this.client as Cluster).slots[this.names.slotOf(key)]?.[0];
+  }
+
+  /** On Cluster, the masters the client's slot table routes to now; a single node has one part. */
+  failureDomains(): readonly string[] {
+    if (!this.client.isCluster) return [];
+    // From the same slot table as failureDomain, so the names match; read only when the topology changed.
+    return [...new Set((this.client as Cluster).slots.map((nodes) => nodes[0]))].filter((node) => node !== undefined);
   }
 
   /** Resolves once the client is connected (at once if it is); never rejects: a client that keeps failing keeps it pending. */

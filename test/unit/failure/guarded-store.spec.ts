@@ -5,6 +5,7 @@ import type { BreakerState } from '../../../lib/failure/circuit-breaker';
 import { GuardedStore } from '../../../lib/failure/guarded-store';
 import { MemoryStore } from '../../../lib/stores/memory/memory.store';
 import { SwitchableStore } from '../../support/switchable-store';
+import type { StoreEntry, StoreVerdict } from '../../../lib';
 
 const entries = [{ policy: toGcraPolicy({ id: 'p', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 5 }), key: 'k', cost: 1 }];
 
@@ -141,5 +142,56 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     jest.spyOn(inner, 'decide').mockRejectedValue(misuse);
     for (let i = 0; i < 5; i++) await expect(store.decide(entries)).rejects.toBe(misuse);
     expect(health).toEqual([]);
+  });
+
+  describe('a store whose parts fail apart (Redis Cluster: a breaker per master)', () => {
+    /** Keys `a…` live on node a, `b…` on node b; `down` lists the nodes that fail; `routed` the nodes the store routes to now. */
+    class PartedStore extends SwitchableStore {
+      down = new Set<string>();
+      routed = ['a', 'b'];
+      failureDomain = (key: string): string => key[0];
+      failureDomains = (): readonly string[] => this.routed;
+      decide(list: readonly StoreEntry[]): Promise<StoreVerdict> {
+        this.mode = this.down.has(list[0].key[0]) ? 'failing' : 'healthy';
+        return super.decide(list);
+      }
+    }
+    const on = (key: string) => [{ ...entries[0], key }];
+    let parted: PartedStore;
+    let changes: string[];
+
+    beforeEach(() => {
+      parted = new PartedStore(new MemoryStore({ clock }));
+      changes = [];
+      store = new GuardedStore(parted, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state, _error, domain, overall) => changes.push(`${domain} ${state}, store ${overall}`));
+    });
+
+    it("opens only the dead part's breaker: keys on the other part keep deciding on the store", async () => {
+      parted.down.add('a');
+      for (let i = 0; i < 3; i++) {
+        await store.decide(on('a1')).catch(() => undefined);
+        expect((await store.decide(on('b1'))).outcomes[0].admits).toBe(true);
+      }
+      expect(changes).toEqual(['a open, store half-open']);
+      await expect(store.decide(on('a2'))).rejects.toMatchObject({ code: 'LIMITER_STORE_CIRCUIT_OPEN' });
+      expect((await store.decide(on('b2'))).outcomes[0].admits).toBe(true);
+    });
+
+    it('counts a hung tick once per part it reached', async () => {
+      parted.down.add('a');
+      parted.down.add('b');
+      for (let i = 0; i < 3; i++) await Promise.all([store.decide(on('a1')), store.decide(on('b1'))].map((c) => c.catch(() => undefined)));
+      expect(changes).toEqual(['a open, store half-open', 'b open, store open']);
+    });
+
+    it("retires a dead part once its keys are routed to another (a failover), and says it is closed", async () => {
+      parted.down.add('a');
+      for (let i = 0; i < 3; i++) await store.decide(on('a1')).catch(() => undefined);
+      parted.routed = ['c', 'b'];
+      parted.failureDomain = (key) => (key[0] === 'a' ? 'c' : key[0]);
+      parted.down.clear();
+      expect((await store.decide(on('a1'))).outcomes[0].admits).toBe(true);
+      expect(changes).toEqual(['a open, store open', 'a closed, store closed']);
+    });
   });
 });
