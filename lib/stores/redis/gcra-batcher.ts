@@ -24,8 +24,10 @@ export const MAX_BATCH = 256;
  * Calls bypass ioredis auto-pipelining (which keeps one pipeline in flight per node and so would
  * serialise them), are never resent after a reconnect (the client's settings), and run the script
  * by SHA; NOSCRIPT (after SCRIPT FLUSH, a restart or a failover) is answered by running it once
- * by EVAL, which loads it again, with no error to anyone. Any other error (connection, OOM, BUSY)
- * fails every request of that call.
+ * by EVAL, which loads it again, with no error to anyone. The first call on a new connection is an
+ * EVAL at once: a server just restarted or promoted has an empty script cache, and the round trip
+ * NOSCRIPT costs is what a failover under load can least afford. Any other error (connection,
+ * OOM, BUSY) fails every request of that call.
  */
 export class GcraBatcher {
   private queue: BatchRecord[] = [];
@@ -33,6 +35,8 @@ export class GcraBatcher {
   /** Calls in flight per hash slot (one key, 0, on a single node). */
   private readonly inFlight = new Map<number, number>();
   private ready = false;
+  /** Whether the connection is new (the server's script cache may be empty): the next call runs the script's text. */
+  private cold = true;
   private readonly policies = new PolicyArgs();
   private readonly flushQueue = (): void => this.flush();
 
@@ -44,7 +48,11 @@ export class GcraBatcher {
     private readonly clock: Clock,
     /** Settles once the client first connects (or fails to): until then calls wait for it. */
     private readonly connected: Promise<unknown>,
-  ) {}
+  ) {
+    client.on('ready', () => {
+      this.cold = true;
+    });
+  }
 
   /** Queues one request; its promise is settled by the call that carries it. */
   push(record: BatchRecord): void {
@@ -114,7 +122,10 @@ export class GcraBatcher {
     let reply: unknown;
     try {
       try {
-        reply = await this.run('evalsha', this.script.sha, batch);
+        if (this.cold) {
+          reply = await this.run('eval', this.script.lua, batch);
+          this.cold = false;
+        } else reply = await this.run('evalsha', this.script.sha, batch);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
         reply = await this.run('eval', this.script.lua, batch);
