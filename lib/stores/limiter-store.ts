@@ -1,3 +1,4 @@
+import type { ClaimResult, EnqueueResult } from '../core/fair-queue';
 import type { PolicyOutcome } from '../core/gcra';
 import type { GcraPolicy } from '../core/policy';
 
@@ -18,6 +19,32 @@ export interface StoreVerdict {
   /** The time the store decided at, on its own clock (the injected clock, or Redis server time). */
   readonly now: number;
   readonly outcomes: readonly PolicyOutcome[];
+}
+
+/**
+ * A waiting request's place in the line of a fair bucket (`fairBy`): a ticket in its tenant's line,
+ * which commits a slot of the bucket only when it is its turn (see lib/core/fair-queue).
+ */
+export interface FairEntry {
+  /** The bucket: a policy in wait mode. Its `tat` is the bucket's, shared with requests that are not fair. */
+  readonly policy: GcraPolicy;
+  readonly key: string;
+  /** Unique per request or job: enqueueing it again returns its place. */
+  readonly ticket: string;
+  readonly tenant: string;
+  /** The tenant's share of slots and places, relative to the others' (positive, finite). */
+  readonly weight: number;
+  readonly cost: number;
+  /** How long past its estimate the ticket waits for its holder to claim it before it can be dropped, in ms. */
+  readonly graceMs: number;
+  /** As `StoreEntry.floor`: the latest slot this process holds on the bucket, for a store that lost its state. */
+  readonly floor?: number;
+}
+
+/** A fair bucket's answer, and the store's own `now` it was computed at. */
+export interface FairVerdict<R> {
+  readonly now: number;
+  readonly result: R;
 }
 
 /**
@@ -61,6 +88,15 @@ export abstract class LimiterStore {
    * start-up can wait for it; a store that is always ready leaves it out.
    */
   ready?(): Promise<void>;
+
+  /** Takes a place in a fair bucket's line (lib/core/fair-queue `enqueue`); a store without fair buckets leaves it out. */
+  enqueue?(entry: FairEntry): Promise<FairVerdict<EnqueueResult>>;
+
+  /** The holder of a ticket is back: commits its slot if it is its turn (lib/core/fair-queue `claim`). */
+  claim?(entry: FairEntry, lookaheadMs: number): Promise<FairVerdict<ClaimResult>>;
+
+  /** The holder gives its place up (lib/core/fair-queue `leave`). */
+  leave?(entry: FairEntry): Promise<void>;
 
   /**
    * The part of the store that decides `key`, for a store whose parts fail apart (a Redis Cluster

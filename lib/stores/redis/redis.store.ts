@@ -49,21 +49,21 @@ export class RedisStore extends LimiterStore {
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
     const refused = this.refusals.refuse(entries, this.clock.now());
     if (refused) return Promise.resolve(refused);
-    return this.enqueue('d', entries, undefined, undefined) as Promise<StoreVerdict>;
+    return this.send('d', entries, undefined, undefined) as Promise<StoreVerdict>;
   }
 
   peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.enqueue('p', entries, undefined, undefined) as Promise<StoreVerdict>;
+    return this.send('p', entries, undefined, undefined) as Promise<StoreVerdict>;
   }
 
   cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
     this.forget(entries);
-    return this.enqueue('c', entries, reservedTats, undefined) as Promise<unknown> as Promise<void>;
+    return this.send('c', entries, reservedTats, undefined) as Promise<unknown> as Promise<void>;
   }
 
   settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
     this.forget(entries);
-    return this.enqueue('s', entries, reservedTats, deltas) as Promise<unknown> as Promise<void>;
+    return this.send('s', entries, reservedTats, deltas) as Promise<unknown> as Promise<void>;
   }
 
   async reset(policyId: string, key: string): Promise<void> {
@@ -108,7 +108,7 @@ export class RedisStore extends LimiterStore {
     for (const e of entries) this.refusals.forget(e.policy.id, e.key);
   }
 
-  private enqueue(op: GcraOp, entries: readonly StoreEntry[], reservedTats: readonly number[] | undefined, deltas: readonly number[] | undefined): Promise<StoreVerdict | undefined> {
+  private send(op: GcraOp, entries: readonly StoreEntry[], reservedTats: readonly number[] | undefined, deltas: readonly number[] | undefined): Promise<StoreVerdict | undefined> {
     // On Cluster one script call reaches one slot, so the entries of a request must share their key
     // (hence the hash tag): refused clearly here rather than by Redis with CROSSSLOT. A single node
     // decides any mix of keys.
