@@ -4,6 +4,7 @@ import type { Mode } from '../core/policy';
 import { expectNumber } from '../errors/expect';
 import { LimiterEngine, type DecideContext } from '../engine/limiter-engine';
 import { StoreHealth, type StoreHealthState } from '../engine/store-health';
+import { fairEntry, IN_PROCESS_GRACE_MS, type FairShare } from '../limits/fair-entry';
 import { LimiterRegistry } from '../limits/limiter.registry';
 import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
 import { normalizeKey } from '../limits/normalize-key';
@@ -19,6 +20,15 @@ export interface AcquireOptions {
   maxWaitMs?: number;
   /** Aborting it ends the wait: the call rejects with the signal's reason, and the slot is given back where safe. */
   signal?: AbortSignal;
+  /**
+   * Shares the bucket fairly between tenants: this call waits its turn in `tenant`'s line, and the
+   * bucket's rate (and its places) are shared among the tenants with calls waiting, by `weight`
+   * (default 1). Without it, slots go first come, first served. `maxWaitMs` does not apply: a
+   * turn's time depends on the tenants waiting, and moves as they come and go.
+   */
+  tenant?: string | number;
+  /** The tenant's share relative to the others' (with `tenant`). @default 1 */
+  weight?: number;
 }
 
 /**
@@ -56,6 +66,12 @@ export class LimiterService {
     options.signal?.throwIfAborted();
     const context = this.contexts.acquire;
     const maxWaitMs = options.maxWaitMs === undefined ? undefined : expectNumber(context.where, 'maxWaitMs', options.maxWaitMs, { min: 0 });
+    if (options.tenant !== undefined) {
+      const entry = fairEntry(context.where, this.entry(context.where, key, policy, 'wait', options.cost ?? 1), options as FairShare, IN_PROCESS_GRACE_MS);
+      const turn = await this.engine.enqueue(entry, context);
+      if (!turn.decision.allowed) return turn.decision;
+      return (await this.engine.awaitTurn(turn, { signal: options.signal })).decision;
+    }
     const reservation = await this.engine.decide([this.entry(context.where, key, policy, 'wait', options.cost ?? 1, maxWaitMs)], context);
     if (reservation.decision.allowed) await this.engine.hold(reservation, options.signal);
     return reservation.decision;

@@ -4,7 +4,8 @@ import { summarize, type Decision, type DecisionSource, type StoreErrorPolicy } 
 import { DEFAULTS } from '../core/defaults';
 import { LimiterStoreError } from '../errors/limiter-store.error';
 import { StoreFallback } from '../failure/store-fallback';
-import type { LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
+import type { FairEntry, LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
+import { fairDecision, lookaheadOf } from './fair-turn';
 import { HeldSlots } from './held-slots';
 import { LimiterEvents } from './limiter-events';
 
@@ -21,6 +22,28 @@ export interface Reservation {
   readonly departAt: number;
   /** The store that holds the reservation (the shared one, or the local fallback). */
   readonly store: LimiterStore;
+}
+
+/** A request in a fair bucket's line (`fairBy`), waiting for its turn. */
+export interface FairTurn {
+  /** Admitted to the line (`delayMs`: when its turn is expected), or refused a place. */
+  readonly decision: Decision;
+  readonly entry: FairEntry;
+  /** When to claim the turn, in ms from the decision. */
+  readonly estimateMs: number;
+  /** The failure policy's reservation, when the store could not take the request into its line: what to hold instead. */
+  readonly fallback?: Reservation;
+  readonly context: DecideContext;
+}
+
+/** How a fair request's wait ended. */
+export interface TurnOutcome {
+  /** Admitted: its slot has come (`slot`), or (`laterMs`) its turn is further away than the caller waits. Refused: its tenant lost its place and has no share left, or the store is down and the failure policy refuses. */
+  readonly decision: Decision;
+  /** When its slot began, on the store's clock: set once it has come. */
+  readonly slot?: number;
+  /** Set when its turn is expected further away than `holdMs`: the place is kept, the caller comes back for it. */
+  readonly laterMs?: number;
 }
 
 /** Who is deciding and what to do if the store cannot: for events and the failure policy. */
@@ -87,15 +110,89 @@ export class LimiterEngine {
       result = await this.store.decide(this.held.floored(entries));
     } catch (error) {
       if (!(error instanceof LimiterStoreError)) throw error;
-      const source = context.onStoreError;
-      if (source !== 'local') return this.reserve(entries, entries, this.fallback.fixed(source, entries), source, this.store, context, 0);
-      const held = this.fallback.localEntries(entries);
-      const store = this.fallback.localStore;
-      return this.reserve(entries, held, store.decideNow(held), source, store, context, 0);
+      return this.undecided(entries, context);
     }
     const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
     this.held.observe(entries, reservation.tats);
     return reservation;
+  }
+
+  /**
+   * Takes a place in a fair bucket's line (lib/core/fair-queue): admitted to the line, or refused
+   * when its tenant holds its share of places. Nothing is reserved yet: `awaitTurn` waits for the
+   * request's turn. When the store fails, the failure policy decides the request as it would any other.
+   */
+  async enqueue(entry: FairEntry, context: DecideContext = UNREPORTED): Promise<FairTurn> {
+    const sentAt = this.clock.now();
+    try {
+      const { now, result } = await this.store.enqueue!(this.flooredFair(entry));
+      this.offset.observe(now, sentAt, this.clock.now());
+      const decision = fairDecision(entry, result);
+      this.report(context, entry.key, decision, now);
+      return { decision, entry, estimateMs: result.status === 'admitted' ? result.estimateMs : 0, context };
+    } catch (error) {
+      if (!(error instanceof LimiterStoreError)) throw error;
+      const fallback = this.undecided([entry], context);
+      return { decision: fallback.decision, entry, estimateMs: 0, fallback, context };
+    }
+  }
+
+  /**
+   * Waits for an admitted request's turn in its fair line: claims it when it is expected, commits
+   * its slot when it is the head (holding it like any reservation, see `hold`), and otherwise
+   * waits for the new estimate. A request whose place was lost (pushed out by a lighter tenant,
+   * or dropped while its holder was away) asks for one again, and is refused when none is left for
+   * its tenant. With `holdMs`, a turn expected further away than that is not waited for: the
+   * outcome says so (`laterMs`) and the place is kept (a BullMQ job goes back to the delayed set).
+   * When `signal` aborts, the place (or the slot) is given back and the wait rejects with its reason.
+   */
+  async awaitTurn(turn: FairTurn, options: { readonly signal?: AbortSignal; readonly holdMs?: number } = {}): Promise<TurnOutcome> {
+    const { signal, holdMs = Infinity } = options;
+    if (turn.fallback) return this.holdFallback(turn.fallback, signal);
+    const { entry } = turn;
+    const lookaheadMs = lookaheadOf(entry.policy);
+    let estimateMs = turn.estimateMs;
+    for (;;) {
+      if (estimateMs > holdMs) return { decision: turn.decision, laterMs: estimateMs };
+      try {
+        await this.clock.sleep(estimateMs - lookaheadMs / 2, signal);
+      } catch (reason) {
+        await this.store.leave!(entry).catch(() => undefined);
+        throw reason;
+      }
+      const sentAt = this.clock.now();
+      let claimed;
+      try {
+        claimed = await this.store.claim!(this.flooredFair(entry), lookaheadMs);
+      } catch (error) {
+        if (!(error instanceof LimiterStoreError)) throw error;
+        return this.holdFallback(this.undecided([entry], turn.context), signal);
+      }
+      const offset = this.offset.observe(claimed.now, sentAt, this.clock.now());
+      const { result } = claimed;
+      if (result.status === 'go') {
+        const entries = [entry];
+        const reservation: Reservation = { decision: turn.decision, entries, tats: [result.tat], now: claimed.now, departAt: result.departureAt + offset, store: this.store };
+        this.held.observe(entries, reservation.tats);
+        await this.hold(reservation, signal);
+        return { decision: turn.decision, slot: result.departureAt };
+      }
+      if (result.status === 'wait') {
+        estimateMs = result.estimateMs;
+        continue;
+      }
+      const again = await this.enqueue(entry, turn.context);
+      if (again.fallback) return this.holdFallback(again.fallback, signal);
+      if (!again.decision.allowed) return { decision: again.decision };
+      estimateMs = again.estimateMs;
+    }
+  }
+
+  /** A fair request the failure policy decided: held like any reservation when admitted. */
+  private async holdFallback(reservation: Reservation, signal?: AbortSignal): Promise<TurnOutcome> {
+    if (!reservation.decision.allowed) return { decision: reservation.decision };
+    await this.hold(reservation, signal);
+    return { decision: reservation.decision, slot: reservation.now + reservation.decision.delayMs };
   }
 
   /**
@@ -155,6 +252,27 @@ export class LimiterEngine {
     await Promise.all(bucketIds.map((id) => this.store.reset(id, key)));
   }
 
+  /** The failure policy's decision when the store failed: let through or refused, or decided by the local store. */
+  private undecided(entries: readonly StoreEntry[], context: DecideContext): Reservation {
+    const source = context.onStoreError;
+    if (source !== 'local') return this.reserve(entries, entries, this.fallback.fixed(source, entries), source, this.store, context, 0);
+    const held = this.fallback.localEntries(entries);
+    const store = this.fallback.localStore;
+    return this.reserve(entries, held, store.decideNow(held), source, store, context, 0);
+  }
+
+  /** The entry with the latest state this process holds on its bucket, as decisions carry it (see HeldSlots). */
+  private flooredFair(entry: FairEntry): FairEntry {
+    const [floored] = this.held.floored([entry]);
+    return floored === entry ? entry : { ...entry, floor: floored.floor };
+  }
+
+  private report(context: DecideContext, key: string, decision: Decision, at: number): void {
+    if (context !== UNREPORTED && this.events.observesDecisions) {
+      this.events.emit('decision', { where: context.where, key, decision, at, dryRun: context.dryRun === true });
+    }
+  }
+
   /** `offset`: how far the local clock reads ahead of the store's (0 when the store's clock is the local one). */
   private reserve(
     entries: readonly StoreEntry[],
@@ -170,9 +288,7 @@ export class LimiterEngine {
       result.outcomes,
       source,
     );
-    if (context !== UNREPORTED && this.events.observesDecisions) {
-      this.events.emit('decision', { where: context.where, key: entries[0]?.key ?? '', decision, at: result.now + offset, dryRun: context.dryRun === true });
-    }
+    this.report(context, entries[0]?.key ?? '', decision, result.now + offset);
     return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + offset + decision.delayMs, store };
   }
 }

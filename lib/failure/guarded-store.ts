@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
 import { LimiterConfigError } from '../errors/limiter-config.error';
 import { LimiterStoreError } from '../errors/limiter-store.error';
-import { LimiterStore, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
+import type { ClaimResult, EnqueueResult } from '../core/fair-queue';
+import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker';
 import { DeadlineGroup, type GuardedCall } from './deadline-group';
 import { DEFAULTS } from '../core/defaults';
@@ -75,6 +76,24 @@ export class GuardedStore extends LimiterStore {
 
   settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
     return this.guard(this.domainOf(entries), () => this.inner.settle(entries, reservedTats, deltas));
+  }
+
+  enqueue(entry: FairEntry): Promise<FairVerdict<EnqueueResult>> {
+    const inner = this.inner;
+    if (!inner.enqueue) return Promise.reject(withoutFairLines(inner));
+    return this.guard(this.domainOf([entry]), () => inner.enqueue!(entry));
+  }
+
+  claim(entry: FairEntry, lookaheadMs: number): Promise<FairVerdict<ClaimResult>> {
+    const inner = this.inner;
+    if (!inner.claim) return Promise.reject(withoutFairLines(inner));
+    return this.guard(this.domainOf([entry]), () => inner.claim!(entry, lookaheadMs));
+  }
+
+  leave(entry: FairEntry): Promise<void> {
+    const inner = this.inner;
+    if (!inner.leave) return Promise.reject(withoutFairLines(inner));
+    return this.guard(this.domainOf([entry]), () => inner.leave!(entry));
   }
 
   reset(policyId: string, key: string): Promise<void> {
@@ -205,4 +224,9 @@ export class GuardedStore extends LimiterStore {
     group.failed.add(domain);
     this.breakers.get(domain)?.failure();
   }
+}
+
+/** A store of the user's that has no fair lines: a programming error, not an outage. */
+function withoutFairLines(store: LimiterStore): LimiterConfigError {
+  return new LimiterConfigError(store.constructor.name, 'fairBy', 'a store with fair lines (enqueue, claim, leave: MemoryStore and RedisStore have them)', undefined);
 }

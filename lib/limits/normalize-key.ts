@@ -7,11 +7,11 @@ export const MAX_KEY_LENGTH = 256;
 /**
  * A bucket key as the stores hold it: strings (and finite numbers, as text) up to 256 characters
  * as they are, longer ones as `sha256:<hex>`. Anything else, and the empty string, is refused:
- * there is no shared "undefined" bucket.
+ * there is no shared "undefined" bucket. (Fair tenants are named by the same rule: `field`.)
  */
-export function normalizeKey(where: string, value: unknown): string {
+export function normalizeKey(where: string, value: unknown, field = 'key'): string {
   const key = usableKey(value);
-  if (key === undefined) throw new LimiterConfigError(where, 'key', 'a non-empty string (or a finite number)', value);
+  if (key === undefined) throw new LimiterConfigError(where, field, 'a non-empty string (or a finite number)', value);
   return key;
 }
 

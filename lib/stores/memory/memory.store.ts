@@ -2,7 +2,9 @@ import { cancel, decideAll, floored, outcome, peek, settle, step, type PolicyOut
 import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/system-clock';
-import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import type { ClaimResult, EnqueueResult } from '../../core/fair-queue';
+import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import { FairLines } from './fair-lines';
 import type { KeyEviction } from './key-eviction';
 import { KeyTable } from './key-table';
 
@@ -35,6 +37,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore extends LimiterStore {
   private readonly clock: Clock;
   private readonly table: KeyTable;
+  private readonly fair: FairLines;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -43,6 +46,7 @@ export class MemoryStore extends LimiterStore {
     this.table = new KeyTable(options.maxKeys ?? DEFAULTS.maxKeys, {
       onEvict: onEvict && ((policyId, key, forgivenMs, at) => this.report(onEvict, { policyId, key, forgivenMs, at })),
     });
+    this.fair = new FairLines(this.table);
   }
 
   /** How many (policy, key) states are held now. */
@@ -126,6 +130,25 @@ export class MemoryStore extends LimiterStore {
       if (tat === undefined) this.table.makeRoom([e], ONE_NEW_KEY, now);
       this.table.set(e.policy.id, e.key, next, now);
     });
+  }
+
+  async enqueue(entry: FairEntry): Promise<FairVerdict<EnqueueResult>> {
+    const now = this.clock.now();
+    return { now, result: this.fair.enqueue(entry, now) };
+  }
+
+  async claim(entry: FairEntry, lookaheadMs: number): Promise<FairVerdict<ClaimResult>> {
+    const now = this.clock.now();
+    return { now, result: this.fair.claim(entry, now, lookaheadMs) };
+  }
+
+  async leave(entry: FairEntry): Promise<void> {
+    this.fair.leave(entry, this.clock.now());
+  }
+
+  /** How many fair buckets hold a line now (0 once every one is idle: the state is bounded by what waits). */
+  get fairLines(): number {
+    return this.fair.size;
   }
 
   async reset(policyId: string, key: string): Promise<void> {
