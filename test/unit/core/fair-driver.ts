@@ -45,6 +45,8 @@ export function drive(
   arrivals: readonly FairArrival[],
   options: ClaimOptions,
   check: (state: FairState) => void = () => {},
+  /** Ids whose holders never come back (their tickets must expire). */
+  dead: ReadonlySet<string> = new Set(),
 ): Run {
   const state = createFairState();
   const run: Run = { commits: [], refused: [], gone: [], pushedOut: [], waits: 0, state };
@@ -62,8 +64,8 @@ export function drive(
       const r = enqueue(state, a.at, policy, { id: a.id, tenant: a.tenant, weight: a.weight, cost: a.cost, graceMs: options.graceMs });
       check(state);
       run.pushedOut.push(...r.pushedOut);
-      if (r.status === 'admitted') pending.push({ at: a.at + r.estimateMs, id: a.id, n: n++ });
-      else run.refused.push({ id: a.id, at: a.at, retryAfterMs: r.retryAfterMs });
+      if (r.status === 'admitted' && !dead.has(a.id)) pending.push({ at: a.at + r.estimateMs, id: a.id, n: n++ });
+      else if (r.status === 'refused') run.refused.push({ id: a.id, at: a.at, retryAfterMs: r.retryAfterMs });
       continue;
     }
     if (next < 0) return run;
