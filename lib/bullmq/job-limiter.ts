@@ -6,12 +6,17 @@ import { expectNumber } from '../errors/expect';
 import { LimiterEngine, type DecideContext } from '../engine/limiter-engine';
 import { LimiterRegistry } from '../limits/limiter.registry';
 import { LIMITER_OPTIONS, type ResolvedLimiterOptions } from '../limits/module-options';
+import { fairEntry, type FairShare } from '../limits/fair-entry';
 import { normalizeKey } from '../limits/normalize-key';
+import type { StoreEntry } from '../stores/limiter-store';
 import { expectCost } from '../limits/policy-values';
 import { DEFAULT_HOLD_MS, type PaceOptions, type Paced } from './pace-options';
 import { wallNow } from './wall-clock';
 
 const WHERE = 'JobLimiter.pace';
+
+/** How long a fair place waits for its job past holdMs beyond its expected turn, in ms: BullMQ's promotion lag, a busy worker. */
+const FAIR_GRACE_MS = 1000;
 
 /** A queue of sent-back jobs has no bound: its slots only say when each should come back. */
 const UNBOUNDED = 1e9;
@@ -32,6 +37,7 @@ const UNBOUNDED = 1e9;
 @Injectable()
 export class JobLimiter {
   private readonly returnQueues = new WeakMap<GcraPolicy, GcraPolicy>();
+  private readonly unboundedLines = new WeakMap<GcraPolicy, GcraPolicy>();
   private limiter?: { readonly registry: LimiterRegistry; readonly engine: LimiterEngine; readonly context: DecideContext };
 
   /** Finds LimiterModule's engine wherever it was imported: `LimiterModule` need not be global. */
@@ -50,6 +56,7 @@ export class JobLimiter {
     const policy = registry.servicePolicy(WHERE, options.policy, 'wait', holdMs);
     const cost = options.cost === undefined ? 1 : expectCost(WHERE, options.cost);
     const key = normalizeKey(WHERE, options.key);
+    if (options.tenant !== undefined) return this.paceFairly(job, token, options, { policy, key, cost }, holdMs);
     const reservation = await engine.decide([{ policy, key, cost }], context);
     const { decision } = reservation;
     if (decision.allowed) {
@@ -67,6 +74,29 @@ export class JobLimiter {
     throw new DelayedError();
   }
 
+  /**
+   * `pace` with a tenant: the job takes a place in its tenant's line (the job's id is its ticket,
+   * so a job that comes back finds its place), is held in its worker while its turn is within
+   * `holdMs`, and otherwise goes back to the delayed set until it would be; it keeps its place
+   * meanwhile for `holdMs` past its expected turn, more than BullMQ's promotion lag. A leaky
+   * bucket's line has no bound of places: the jobs waiting are already bounded by the queue, and a
+   * job refused a place would only come back to ask again and again.
+   */
+  private async paceFairly(job: Job, token: string | undefined, options: PaceOptions, entry: StoreEntry, holdMs: number): Promise<Paced> {
+    const { engine, context } = this.resolve();
+    const ticket = `${job.queueName}\u0000${job.id}`;
+    const line = { ...entry, policy: this.unboundedLine(entry.policy) };
+    const turn = await engine.enqueue(fairEntry(WHERE, line, options as FairShare, holdMs + FAIR_GRACE_MS, ticket), context);
+    const outcome = turn.decision.allowed ? await engine.awaitTurn(turn, { signal: options.signal, holdMs }) : { decision: turn.decision };
+    if (outcome.slot !== undefined) return { decision: outcome.decision, slot: outcome.slot };
+    const { decision, laterMs } = outcome;
+    if (decision.retryAfterMs === Infinity) throw new UnrecoverableError(`${WHERE}: a cost of ${entry.cost} can never pass this bucket (retryAfterMs: Infinity)`);
+    // Back in the delayed set until its turn is within half of holdMs: early enough for promotion lag.
+    const backInMs = laterMs === undefined ? decision.retryAfterMs : laterMs - holdMs / 2;
+    await job.moveToDelayed(wallNow() + Math.ceil(Math.max(0, backInMs)), token);
+    throw new DelayedError();
+  }
+
   private resolve(): NonNullable<JobLimiter['limiter']> {
     if (!this.limiter) {
       const get = <T>(token: unknown): T => this.modules.get(token as never, { strict: false });
@@ -74,6 +104,21 @@ export class JobLimiter {
       this.limiter = { registry: get(LimiterRegistry), engine: get(LimiterEngine), context: { where: WHERE, onStoreError } };
     }
     return this.limiter;
+  }
+
+  /**
+   * A leaky bucket (same id, same rate: the same state) with room in its fair line for every job:
+   * its capacity only bounds the line, for slots commit one at a time. A token bucket's capacity
+   * is its burst, so it keeps it, and its line that many places.
+   */
+  private unboundedLine(policy: GcraPolicy): GcraPolicy {
+    if (policy.shape === 'token-bucket') return policy;
+    let line = this.unboundedLines.get(policy);
+    if (!line) {
+      line = toGcraPolicy({ ...policy, capacity: UNBOUNDED, maxWaitMs: UNBOUNDED * policy.emissionMs });
+      this.unboundedLines.set(policy, line);
+    }
+    return line;
   }
 
   private returnQueue(policy: GcraPolicy): GcraPolicy {

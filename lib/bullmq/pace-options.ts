@@ -20,6 +20,15 @@ export interface PaceOptions {
   holdMs?: number;
   /** Aborting it ends the hold: `pace` rejects with the signal's reason, and the slot is given back where safe. */
   signal?: AbortSignal;
+  /**
+   * Shares the bucket fairly between tenants (say, the merchants whose refunds go to one bank):
+   * the job waits its turn in its tenant's line, and the bucket's rate is shared among the tenants
+   * with jobs waiting, by `weight`. A tenant alone gets the whole rate. Without it, jobs go in the
+   * order workers take them.
+   */
+  tenant?: string | number;
+  /** The tenant's share relative to the others' (with `tenant`). @default 1 */
+  weight?: number;
 }
 
 /** An admitted job, returned by `JobLimiter.pace` once its slot has come. */

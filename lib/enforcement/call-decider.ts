@@ -1,6 +1,7 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import type { Decision } from '../core/decision';
-import { LimiterEngine, type Reservation } from '../engine/limiter-engine';
+import { LimiterEngine, type FairTurn, type Reservation } from '../engine/limiter-engine';
+import { fairEntry, IN_PROCESS_GRACE_MS } from '../limits/fair-entry';
 import { andThen, isPromise, type MaybePromise } from '../limits/maybe-promise';
 import { usableKey } from '../limits/normalize-key';
 import { expectCost } from '../limits/policy-values';
@@ -24,6 +25,8 @@ export class CallDecider {
 
   /** Decides the call; throws the transport's refusal when it is refused. */
   decide(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): MaybePromise<DecidedCall> {
+    const fair = plan.enforced?.limits[0].fairBy;
+    if (fair) return this.enqueue(plan, plan.enforced!, call, context).then((turn) => this.concludeTurn(plan, call, turn));
     const shadow = plan.shadow && this.decideGroup(plan.shadow, call, context);
     return andThen(shadow, (shadowed) => {
       const enforced = plan.enforced && this.decideGroup(plan.enforced, call, context);
@@ -41,6 +44,22 @@ export class CallDecider {
       this.setHeaders(shadow.decision, call, plan.shadow!);
     }
     return { plan, call, enforced, shadow };
+  }
+
+  /** A call on a route shared fairly: its place in its tenant's line (the turn itself is awaited by the interceptor). */
+  private async enqueue(plan: RoutePlan, group: LimitGroup, call: LimitedCall, context: ExecutionContext): Promise<FairTurn> {
+    const limit = group.limits[0];
+    const [entry] = await this.entries(group.limits, call, context);
+    const tenant = await callUserFunction(limit.where, 'fairBy', limit.fairBy!.of, call, context);
+    return this.engine.enqueue(fairEntry(limit.where, entry, { tenant: usableKey(tenant) ?? (await call.fallbackKey()) }, IN_PROCESS_GRACE_MS), group);
+  }
+
+  private concludeTurn(plan: RoutePlan, call: LimitedCall, turn: FairTurn): DecidedCall {
+    const { decision } = turn;
+    if (decision.source === 'closed') throw call.unavailable(decision.retryAfterMs);
+    this.setHeaders(decision, call, plan.enforced!);
+    if (!decision.allowed) throw call.refused(decision);
+    return { plan, call, turn };
   }
 
   private decideGroup(group: LimitGroup, call: LimitedCall, context: ExecutionContext): MaybePromise<Reservation> {

@@ -1,5 +1,5 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
-import type { Reservation } from '../engine/limiter-engine';
+import type { FairTurn, Reservation } from '../engine/limiter-engine';
 import type { RoutePlan } from '../limits/route-plan';
 import type { LimitedCall } from '../transports/limited-call';
 
@@ -11,6 +11,8 @@ export interface DecidedCall {
   readonly enforced?: Reservation;
   /** The shadow decision, over the limits in dry-run. */
   readonly shadow?: Reservation;
+  /** On a route shared fairly (`fairBy`), instead of `enforced`: the call's place in its tenant's line. */
+  readonly turn?: FairTurn;
 }
 
 /** A call the guard left to the interceptor: its user is not known before the controller's own guards have run. */

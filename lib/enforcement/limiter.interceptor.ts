@@ -49,6 +49,7 @@ export class LimiterInterceptor implements NestInterceptor {
   }
 
   private proceed(decided: DecidedCall, context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (decided.turn) return from(this.awaitTurn(decided)).pipe(switchMap(() => next.handle()));
     const reservation = decided.enforced;
     const settles = decided.plan.settles;
     const delayed = reservation !== undefined && reservation.decision.delayMs > 0;
@@ -61,11 +62,23 @@ export class LimiterInterceptor implements NestInterceptor {
     return from(this.hold(reservation, decided.call)).pipe(switchMap(handled));
   }
 
-  private async hold(reservation: Reservation, call: LimitedCall): Promise<void> {
+  private hold(reservation: Reservation, call: LimitedCall): Promise<void> {
+    return this.whileConnected(call, (signal) => this.engine.hold(reservation, signal));
+  }
+
+  /** Waits for a fairly shared call's turn; a call that lost its place and found none for its tenant is refused after all. */
+  private async awaitTurn({ turn, call }: DecidedCall): Promise<void> {
+    const outcome = await this.whileConnected(call, (signal) => this.engine.awaitTurn(turn!, { signal }));
+    if (outcome.decision.source === 'closed') throw call.unavailable(outcome.decision.retryAfterMs);
+    if (!outcome.decision.allowed) throw call.refused(outcome.decision);
+  }
+
+  /** Runs a wait that ends when the client disconnects or the application shuts down, as the transport's error. */
+  private async whileConnected<T>(call: LimitedCall, wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const disconnect = new AbortController();
     const stopListening = call.onDisconnect(() => disconnect.abort(new Error('client disconnected')));
     try {
-      await this.engine.hold(reservation, AbortSignal.any([this.lifecycle.signal, disconnect.signal]));
+      return await wait(AbortSignal.any([this.lifecycle.signal, disconnect.signal]));
     } catch {
       throw this.lifecycle.signal.aborted ? call.shuttingDown() : call.disconnected();
     } finally {

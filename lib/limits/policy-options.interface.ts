@@ -29,6 +29,14 @@ export interface BucketOptions {
    * not extend it. @default 0 (no block: a refused key waits only for the bucket's own refill)
    */
   blockMs?: number;
+  /**
+   * Shares the bucket fairly between tenants (wait mode only): each request waits its turn in its
+   * tenant's line, and the bucket's rate and its places are shared among the tenants with requests
+   * waiting, equally. A tenant alone gets the whole rate; one holding its share of places is refused
+   * (429) while another still gets in. Named like `key`: `'ip'`, `'user'`, `{ user: 'merchantId' }`,
+   * `{ header: 'x-merchant' }` or a function of the request. @default none: first come, first served
+   */
+  fairBy?: KeyOption;
   /** What this route's requests get when the store fails: `'local'`, `'open'` or `'closed'` (503). @default the module's `onStoreError` */
   onStoreError?: 'open' | 'closed' | 'local';
   /** Shadow mode: decide and report (events, metrics), never refuse nor hold; `{ headers: true }` also sends the RateLimit headers. @default the module's `dryRun` */

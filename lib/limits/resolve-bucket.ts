@@ -35,9 +35,11 @@ export interface ResolvedBucket {
   readonly dryRun?: DryRun;
   /** The actual cost once the handler has run; the difference is refunded or charged. */
   readonly settle?: SettleCost;
+  /** Who a call's tenant is, for a bucket shared fairly between tenants (wait mode). */
+  readonly fairBy?: CallKey;
 }
 
-const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'blockMs', 'onStoreError', 'dryRun', 'settle'] as const;
+const BUCKET_FIELDS = ['rate', 'capacity', 'cost', 'key', 'name', 'mode', 'maxWaitMs', 'blockMs', 'onStoreError', 'dryRun', 'settle', 'fairBy'] as const;
 
 /**
  * Validates `@TokenBucket` / `@LeakyBucket` options given at `where` (e.g. `RefundsController.refund
@@ -50,10 +52,12 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
   const id = options.name === undefined ? defaultId : expectName(where, 'name', options.name);
   const { rate, capacity } = options;
   const policy = typeof rate === 'function' || typeof capacity === 'function' ? dynamicPolicy(where, shape, options, id) : resolvePolicy(where, shape, options, id);
+  const mode = typeof policy === 'function' ? ((options.mode as Mode | undefined) ?? DEFAULT_MODE[shape]) : policy.mode;
   return {
     id,
     policy,
-    mode: typeof policy === 'function' ? ((options.mode as Mode | undefined) ?? DEFAULT_MODE[shape]) : policy.mode,
+    mode,
+    fairBy: options.fairBy === undefined ? undefined : resolveFairBy(where, options, mode),
     cost: resolveCost(where, policy, options.cost),
     key: options.key === undefined ? undefined : resolveKeyOption(where, options.key),
     label: options.name === undefined ? shape : id,
@@ -61,6 +65,18 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
     dryRun: options.dryRun === undefined ? undefined : expectDryRun(where, options.dryRun),
     settle: options.settle === undefined ? undefined : expectFunction<SettleCost>(where, 'settle', options.settle),
   };
+}
+
+/**
+ * `fairBy` shares a queue: only a bucket that holds requests (wait mode) has one, a shadow limit
+ * holds nothing, and a settled cost would correct a slot that fair lines hand out one turn at a time.
+ */
+function resolveFairBy(where: string, options: Record<string, unknown>, mode: Mode): CallKey {
+  const without = (why: string) => new LimiterConfigError(where, 'fairBy', why, options.fairBy);
+  if (mode !== 'wait') throw without("a bucket in wait mode (`mode: 'wait'`, the leaky bucket's default): only waiting requests take turns");
+  if (options.dryRun !== undefined && options.dryRun !== false) throw without('an enforced limit (not `dryRun`): a shadow limit holds nothing');
+  if (options.settle !== undefined) throw without('a limit without `settle` (not supported together yet)');
+  return resolveKeyOption(where, options.fairBy, 'fairBy');
 }
 
 /**

@@ -16,8 +16,8 @@ export interface CallKey {
 
 const EXPECTED = `'ip', 'user', { user: '<field>' }, { header: '<name>' } or a function (request, context) => key`;
 
-/** Validates a `key` option at start-up; `where` names it in errors. */
-export function resolveKeyOption(where: string, value: unknown): CallKey {
+/** Validates a `key` option (or `fairBy`, which names a tenant the same ways: `field`) at start-up; `where` names it in errors. */
+export function resolveKeyOption(where: string, value: unknown, field = 'key'): CallKey {
   if (typeof value === 'function') {
     const resolver = value as KeyResolver;
     return { of: (call, context) => resolver(call.request, context), readsUser: false };
@@ -25,18 +25,18 @@ export function resolveKeyOption(where: string, value: unknown): CallKey {
   if (value === 'ip') return { of: (call) => call.ip(), readsUser: false };
   if (value === 'user') return { of: (call) => prefixed('user', userField(call.user(), 'id') ?? userField(call.user(), 'sub')), readsUser: true };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    expectKnownKeys(where, value, ['user', 'header'], 'key');
+    expectKnownKeys(where, value, ['user', 'header'], field);
     const spec = value as { user?: unknown; header?: unknown };
     if (spec.user !== undefined && spec.header === undefined) {
-      const field = expectName(where, 'key.user', spec.user);
-      return { of: (call) => prefixed('user', userField(call.user(), field)), readsUser: true };
+      const userKey = expectName(where, `${field}.user`, spec.user);
+      return { of: (call) => prefixed('user', userField(call.user(), userKey)), readsUser: true };
     }
     if (spec.header !== undefined && spec.user === undefined) {
-      const name = expectName(where, 'key.header', spec.header).toLowerCase();
+      const name = expectName(where, `${field}.header`, spec.header).toLowerCase();
       return { of: (call) => prefixed('header', call.header(name)), readsUser: false };
     }
   }
-  throw new LimiterConfigError(where, 'key', EXPECTED, value);
+  throw new LimiterConfigError(where, field, EXPECTED, value);
 }
 
 function userField(user: unknown, field: string): unknown {

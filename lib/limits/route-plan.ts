@@ -7,6 +7,7 @@ import type { PolicyOfCall } from './dynamic-policy';
 import type { ResolvedLimiterOptions } from './module-options';
 import { resolveBucket, type ResolvedBucket, type SettleCost, type ValueOfCall } from './resolve-bucket';
 import type { CallKey } from './resolve-key';
+import { LimiterConfigError } from '../errors/limiter-config.error';
 
 /** One limit of a route with every effective value: the decorator's, else the module's. */
 export interface RouteLimit {
@@ -19,6 +20,8 @@ export interface RouteLimit {
   /** Who the bucket is per; undefined: the transport's default key (the client IP). */
   readonly key?: CallKey;
   readonly settle?: SettleCost;
+  /** Who a call's tenant is, on a bucket shared fairly (`fairBy`): the route's only limit. */
+  readonly fairBy?: CallKey;
 }
 
 /** Which headers a group's decision puts on the response. */
@@ -73,7 +76,11 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
   const wheres = decorators.map((d) => `${route} ${d.decorator}`);
   const buckets = decorators.map((d, i) => resolveBucket(wheres[i], d.shape, d.options, decorators.length > 1 ? `${route}#${i + 1}` : route));
   const labels = uniqueLabels(buckets);
-  const limits = buckets.map((b, i): RouteLimit => ({ id: b.id, where: wheres[i], policy: b.policy, cost: b.cost, key: b.key ?? module.key, settle: b.settle }));
+  const limits = buckets.map((b, i): RouteLimit => ({ id: b.id, where: wheres[i], policy: b.policy, cost: b.cost, key: b.key ?? module.key, settle: b.settle, fairBy: b.fairBy }));
+  const fair = buckets.findIndex((b) => b.fairBy !== undefined);
+  if (fair >= 0 && buckets.length > 1) {
+    throw new LimiterConfigError(wheres[fair], 'fairBy', 'the only limit of its route (a fair line hands out the turns; put other limits on another route or in LimiterService)', 'with other limits');
+  }
   const dryRuns = buckets.map((b) => b.dryRun ?? module.dryRun);
   const onStoreError = buckets.find((b) => b.onStoreError)?.onStoreError ?? module.onStoreError;
   const group = (dryRun: boolean): LimitGroup | undefined => {
@@ -92,7 +99,7 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
       policyHeader: fixed ? policyHeader(policies, groupLabels) : undefined,
     };
   };
-  const readsUser = limits.some((l) => l.key?.readsUser === true);
+  const readsUser = limits.some((l) => l.key?.readsUser === true || l.fairBy?.readsUser === true);
   const settles = buckets.some((b) => b.settle !== undefined);
   const holds = buckets.some((b, i) => !dryRuns[i].enabled && b.mode === 'wait');
   return {

@@ -42,6 +42,11 @@ export class RefundScenario {
     await this.queue.addBulk(banks.map((bank, i) => ({ name: 'refund', data: { bank, amount: i + 1 }, opts: { jobId: `refund-${i}` } })));
   }
 
+  /** Enqueues `count` refunds of one merchant to one bank, with job ids `<merchant>-<i>`. */
+  async enqueueFor(merchant: string, bank: string, count: number, weight?: number): Promise<void> {
+    await this.queue.addBulk(Array.from({ length: count }, (_, i) => ({ name: 'refund', data: { bank, amount: i + 1, merchant, weight }, opts: { jobId: `${merchant}-${i}` } })));
+  }
+
   /** Waits until the bank has applied `count` refunds and BullMQ has completed `count` jobs. */
   async settle(count: number, timeoutMs: number): Promise<void> {
     try {

@@ -39,6 +39,10 @@ export interface WorkerSpec {
 export interface RefundJob {
   readonly bank: string;
   readonly amount: number;
+  /** The merchant the refund is for: with one, the bank's rate is shared fairly among merchants (`tenant`). */
+  readonly merchant?: string;
+  /** The merchant's share relative to the others'. */
+  readonly weight?: number;
 }
 
 /** What a worker tells its parent: ready to take jobs, or a start (so the parent can kill it mid-call). */
@@ -55,7 +59,8 @@ function appModule(spec: WorkerSpec, bank: FakeBank) {
 
     async process(job: Job<RefundJob>, token?: string): Promise<void> {
       if (job.stalledCounter > 0) await bank.recovered(job.id!, wall());
-      const paced = await this.jobs.pace(job, token, { policy: spec.banks[job.data.bank], key: job.data.bank }).catch(async (error: unknown) => {
+      const { bank: key, merchant: tenant, weight } = job.data;
+      const paced = await this.jobs.pace(job, token, { policy: spec.banks[key], key, ...(tenant === undefined ? {} : { tenant, weight }) }).catch(async (error: unknown) => {
         if (error instanceof DelayedError) await bank.refused();
         throw error;
       });

@@ -8,9 +8,9 @@ export interface Reply {
 }
 
 /** One request on its own connection (no keep-alive pool, so many can be in flight at once). */
-export function send(url: string, options: { method?: string; signal?: AbortSignal } = {}): Promise<Reply> {
+export function send(url: string, options: { method?: string; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', agent: false, signal: options.signal }, (res) => {
+    const req = http.request(url, { method: options.method ?? 'GET', agent: false, signal: options.signal, headers: options.headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));

@@ -1,4 +1,5 @@
-import { LimiterConfigError } from '../../../lib';
+import { LeakyBucket, LimiterConfigError, TokenBucket } from '../../../lib';
+import { buildRoutePlan } from '../../../lib/limits/route-plan';
 import { resolveBucket } from '../../../lib/limits/resolve-bucket';
 import { resolveModuleOptions } from '../../../lib/limits/module-options';
 
@@ -36,6 +37,11 @@ describe('decorator options', () => {
     [{ rate: 1, capacity: 2, dryRun: { header: true } }, 'expected `dryRun.header` to be a known option (one of `headers`)'],
     [{ rate: 1, capacity: 2, settle: 3 }, 'expected `settle` to be a function'],
     [{ rate: 1, capacity: 2, capcity: 3 }, 'expected `capcity` to be a known option'],
+    [{ rate: 1, capacity: 2, mode: 'reject', fairBy: 'ip' }, "expected `fairBy` to be a bucket in wait mode (`mode: 'wait'`, the leaky bucket's default)"],
+    [{ rate: 1, capacity: 2, fairBy: 'ip', dryRun: true }, 'expected `fairBy` to be an enforced limit (not `dryRun`)'],
+    [{ rate: 1, capacity: 2, fairBy: 'ip', settle: () => 1 }, 'expected `fairBy` to be a limit without `settle`'],
+    [{ rate: 1, capacity: 2, fairBy: { header: '' } }, 'expected `fairBy.header` to be a non-empty string'],
+    [{ rate: 1, capacity: 2, fairBy: 'merchant' }, "expected `fairBy` to be 'ip', 'user'"],
     [null, 'expected `options` to be an object, got null'],
   ])('refuses %j naming the route and the field', (options, message) => {
     const resolve = () => resolveBucket(WHERE, 'leaky-bucket', options, 'R.r');
@@ -78,5 +84,18 @@ describe('module options', () => {
     [{ retries: 3 }, 'expected `retries` to be a known option'],
   ])('refuses %j', (options, message) => {
     expect(() => resolveModuleOptions(options)).toThrow(message);
+  });
+});
+
+describe('fairBy on a route', () => {
+  it('must be the route\'s only limit: refused at start-up naming the route and the field', () => {
+    class BankController {
+      @LeakyBucket({ rate: 1, capacity: 20, fairBy: 'ip' })
+      @TokenBucket({ rate: 100, capacity: 100 })
+      refund(): void {}
+    }
+    expect(() => buildRoutePlan(BankController, BankController.prototype.refund, resolveModuleOptions({}))).toThrow(
+      'BankController.refund @LeakyBucket: expected `fairBy` to be the only limit of its route',
+    );
   });
 });
