@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import type { Cluster } from 'ioredis';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
-import { LimiterStore, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import type { ClaimResult, EnqueueResult } from '../../core/fair-queue';
+import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import { FairCaller } from './fair-caller';
+import { claimVerdict, enqueueVerdict, loadFairScript } from './fair-script';
 import type { BatchRecord } from './gcra-batch';
 import { GcraBatcher } from './gcra-batcher';
 import { loadGcraScript, type GcraOp } from './gcra-script';
@@ -32,6 +35,7 @@ export class RedisStore extends LimiterStore {
   private readonly clock = new SystemClock(0);
   private readonly batcher: GcraBatcher;
   private readonly names: RedisKeyNames;
+  private readonly fair: FairCaller;
   /** Settles when the client first connects: until then calls wait for it (a client that has never connected has nothing to fail fast on). */
   private readonly connected: Promise<unknown>;
 
@@ -44,6 +48,7 @@ export class RedisStore extends LimiterStore {
     ({ client: this.client, owned: this.owned } = connect(valid.redis));
     this.connected = this.client.status === 'ready' ? Promise.resolve() : once(this.client, 'ready').catch(() => undefined);
     this.batcher = new GcraBatcher(this.client, loadGcraScript(), this.names, this.refusals, this.clock, this.connected);
+    this.fair = new FairCaller(this.client, loadFairScript(), this.names, this.connected);
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
@@ -64,6 +69,21 @@ export class RedisStore extends LimiterStore {
   settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
     this.forget(entries);
     return this.send('s', entries, reservedTats, deltas) as Promise<unknown> as Promise<void>;
+  }
+
+  /** fair.lua's enqueue: one script call, on Redis server time. */
+  async enqueue(entry: FairEntry): Promise<FairVerdict<EnqueueResult>> {
+    return enqueueVerdict(await this.fair.call('e', entry, 0));
+  }
+
+  /** fair.lua's claim, on `floored(tat, entry.floor)`; a commit advances the bucket's own tat. */
+  async claim(entry: FairEntry, lookaheadMs: number): Promise<FairVerdict<ClaimResult>> {
+    return claimVerdict(await this.fair.call('c', entry, lookaheadMs));
+  }
+
+  /** fair.lua's leave. */
+  async leave(entry: FairEntry): Promise<void> {
+    await this.fair.call('l', entry, 0);
   }
 
   async reset(policyId: string, key: string): Promise<void> {
