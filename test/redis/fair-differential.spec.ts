@@ -1,8 +1,8 @@
 // @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import { Command, type Redis } from 'ioredis';
-import { fairIdle, claim, enqueue, leave, type ClaimResult, type EnqueueResult } from '../../lib/core/fair-queue';
-import { createFairState, type FairState } from '../../lib/core/fair-state';
-import { decideAll, floored } from '../../lib/core/gcra';
+import { afterFairOperation, beforeFairOperation, claimFloored, freshFairBucket, type FairBucket } from '../../lib/core/fair-bucket';
+import { enqueue, leave, type ClaimResult, type EnqueueResult } from '../../lib/core/fair-queue';
+import { decideAll } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { FairEntry } from '../../lib/stores/limiter-store';
 import { FairCaller } from '../../lib/stores/redis/fair-caller';
@@ -30,35 +30,6 @@ const POLICIES: GcraPolicy[] = [
   toGcraPolicy({ id: 'token-slow', shape: 'token-bucket', mode: 'wait', rate: 300 / 7, capacity: 30, maxWaitMs: 500 }),
 ];
 const KEYS = ['bank', 'other {bank}'];
-
-/**
- * One bucket as a store keeps it, on lib/core: the FairState, and what fair.lua adds around the
- * core's operations: the fair keys are dropped once `fairIdle` after an operation, and expire at
- * `expires` (ceil of the latest expiresAt set since they were made, or of the tat).
- */
-interface Bucket {
-  state: FairState;
-  until: number;
-  /** Undefined: no fair keys. */
-  expires: number | undefined;
-}
-
-function freshBucket(tat: number | undefined): Bucket {
-  return { state: { ...createFairState(), tat }, until: -Infinity, expires: undefined };
-}
-
-/** What fair.lua does before the operation: a state past its expiry is gone. */
-function beforeOperation(bucket: Bucket, now: number): Bucket {
-  return bucket.expires !== undefined && bucket.expires < now ? freshBucket(bucket.state.tat) : bucket;
-}
-
-/** What fair.lua does after the operation: drop an idle bucket's fair keys, else push their expiry. */
-function afterOperation(bucket: Bucket, now: number): Bucket {
-  if (fairIdle(bucket.state, now)) return freshBucket(bucket.state.tat);
-  for (const ticket of bucket.state.order) bucket.until = Math.max(bucket.until, ticket.expiresAt);
-  bucket.expires = Math.min(Math.ceil(Math.max(bucket.until, bucket.state.tat ?? -Infinity)), 2 ** 53);
-  return bucket;
-}
 
 /** fair.lua's `lines` member of a ticket: name length, name, start as big-endian double, seq, id. */
 function lineMember(tenant: string, start: number, seq: number, id: string): string {
@@ -105,7 +76,7 @@ function fields(text: string, numbers: number): { numbers: number[]; rest: strin
  * Compares the Redis keys of one bucket with the model's state: every field exactly, or, where a
  * key is gone, the model agreeing that it may be (its expiry passed before `readBy`).
  */
-async function compareState(client: Redis, prefix: string, policy: GcraPolicy, key: string, bucket: Bucket, now: number): Promise<string | undefined> {
+async function compareState(client: Redis, prefix: string, policy: GcraPolicy, key: string, bucket: FairBucket, now: number): Promise<string | undefined> {
   const [tatKey, stateKey, orderKey, ticketsKey, tenantsKey, idleKey, loadKey, linesKey] = fairKeys(redisKey(prefix, policy.id, key));
   const fair = [stateKey, orderKey, ticketsKey, tenantsKey, idleKey, loadKey, linesKey];
   // Read in one script: Redis expires keys on one clock during a script, not during a MULTI, so
@@ -202,15 +173,15 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
     const prefix = uniquePrefix('fair-differential');
     const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
     const caller = new FairCaller(client, loadFairScript(), new RedisKeyNames(prefix), Promise.resolve());
-    const buckets = new Map<string, Bucket>();
+    const buckets = new Map<string, FairBucket>();
     const bucketId = (policy: GcraPolicy, key: string) => `${policy.id}\u0000${key}`;
     // A tenant's weight changes now and then (the core takes the latest).
     const weights = new Map(TENANTS.map((t) => [t, pick(WEIGHTS)]));
     // Tickets handed out per bucket; some are abandoned (never claimed again): they expire.
     const abandoned = new Set<string>();
     let ids = 0;
-    const begin = (bucket: Bucket, now: number): Bucket => {
-      const after = beforeOperation(bucket, now);
+    const begin = (bucket: FairBucket, now: number): FairBucket => {
+      const after = beforeFairOperation(bucket, now);
       if (after !== bucket) counts.expiredDropped++;
       return after;
     };
@@ -220,7 +191,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
       const policy = pick(POLICIES);
       const key = pick(KEYS);
       const id = bucketId(policy, key);
-      let bucket = buckets.get(id) ?? freshBucket(undefined);
+      let bucket = buckets.get(id) ?? freshFairBucket(undefined);
       const live = [...bucket.state.order].filter((t) => !abandoned.has(t.id));
       const entry = (ticket: string, tenant: string, cost: number, floor?: number): FairEntry => ({
         policy,
@@ -280,10 +251,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
         const verdict = await store.claim(e, lookaheadMs);
         now = verdict.now;
         bucket = begin(bucket, now);
-        const stored = bucket.state.tat;
-        bucket.state.tat = floored(stored, floor);
-        const expected = claim(bucket.state, now, policy, e.ticket, { lookaheadMs, graceMs: e.graceMs });
-        if (expected.status !== 'go') bucket.state.tat = stored;
+        const expected = claimFloored(bucket, now, policy, e.ticket, floor, { lookaheadMs, graceMs: e.graceMs });
         if (!sameResult(verdict.result, expected)) throw fail(op, `expected ${JSON.stringify(expected)}\nactual   ${JSON.stringify(verdict.result)}`);
         counts[expected.status]++;
         removedKnown = expected.status === 'go' ? 1 : 0;
@@ -314,7 +282,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
       }
       counts.expiredHeads += Math.max(0, ticketsBefore - bucket.state.tickets.size - removedKnown);
       const wasKept = bucket.expires !== undefined || bucket.state.order.length > 0;
-      bucket = afterOperation(bucket, now);
+      bucket = afterFairOperation(bucket, now);
       if (wasKept && bucket.expires === undefined) counts.idleDropped++;
       buckets.set(id, bucket);
       const problem = await compareState(client, prefix, policy, key, bucket, now);

@@ -1,6 +1,5 @@
-import { claim, enqueue, fairIdle, leave, type ClaimResult, type EnqueueResult } from '../../core/fair-queue';
-import { createFairState, type FairState } from '../../core/fair-state';
-import { floored } from '../../core/gcra';
+import { afterFairOperation, beforeFairOperation, claimFloored, freshFairBucket, type FairBucket } from '../../core/fair-bucket';
+import { enqueue, leave, type ClaimResult, type EnqueueResult } from '../../core/fair-queue';
 import type { FairEntry } from '../limiter-store';
 import type { KeyTable } from './key-table';
 
@@ -8,50 +7,53 @@ import type { KeyTable } from './key-table';
 const ONE_NEW_KEY: readonly undefined[] = [undefined];
 
 /**
- * The lines of the memory store's fair buckets (lib/core/fair-queue), one per bucket with tickets
- * or tenants, dropped as soon as the bucket is idle (no ticket, no slot ahead): bounded by the
- * requests waiting. The bucket's `tat` stays in the key table, shared with requests that are not
- * fair, so both kinds spend one rate; each operation reads it in and writes it back.
+ * The lines of the memory store's fair buckets (lib/core/fair-queue), kept by the same rules as
+ * fair.lua's (lib/core/fair-bucket): a line is dropped as soon as its bucket is idle, and one past
+ * its expiry counts as gone, so the state is bounded by the requests waiting. The bucket's `tat`
+ * stays in the key table, shared with requests that are not fair, so both kinds spend one rate.
  */
 export class FairLines {
-  private readonly lines = new Map<string, FairState>();
+  private readonly lines = new Map<string, FairBucket>();
 
   constructor(private readonly table: KeyTable) {}
 
-  /** How many buckets have a line now (for tests: it must fall back to 0). */
+  /** How many buckets have a line now (for tests: it falls back to 0). */
   get size(): number {
     return this.lines.size;
   }
 
   enqueue(entry: FairEntry, now: number): EnqueueResult {
-    return this.with(entry, now, (state) =>
-      enqueue(state, now, entry.policy, { id: entry.ticket, tenant: entry.tenant, weight: entry.weight, cost: entry.cost, graceMs: entry.graceMs }),
+    return this.with(entry, now, (bucket) =>
+      enqueue(bucket.state, now, entry.policy, { id: entry.ticket, tenant: entry.tenant, weight: entry.weight, cost: entry.cost, graceMs: entry.graceMs }),
     );
   }
 
   claim(entry: FairEntry, now: number, lookaheadMs: number): ClaimResult {
-    return this.with(entry, now, (state) => claim(state, now, entry.policy, entry.ticket, { lookaheadMs, graceMs: entry.graceMs }));
+    return this.with(entry, now, (bucket) => claimFloored(bucket, now, entry.policy, entry.ticket, entry.floor, { lookaheadMs, graceMs: entry.graceMs }));
   }
 
   leave(entry: FairEntry, now: number): void {
-    this.with(entry, now, (state) => leave(state, entry.ticket));
+    this.with(entry, now, (bucket) => leave(bucket.state, entry.ticket));
   }
 
-  /** Runs one operation on the bucket's line with its tat (floored: see lib/core/gcra), then stores what changed. */
-  private with<R>(entry: FairEntry, now: number, operation: (state: FairState) => R): R {
+  /** Runs one operation on the bucket's line with the bucket's tat, then stores what changed. */
+  private with<R>(entry: FairEntry, now: number, operation: (bucket: FairBucket) => R): R {
     const { policy, key } = entry;
-    const bucket = `${policy.id}\u0000${key}`;
-    const state = this.lines.get(bucket) ?? createFairState();
+    const name = `${policy.id}\u0000${key}`;
     const stored = this.table.get(policy.id, key);
-    state.tat = floored(stored, entry.floor);
-    const result = operation(state);
-    if (state.tat !== undefined && state.tat !== stored) {
+    let bucket = this.lines.get(name) ?? freshFairBucket(stored);
+    bucket.state.tat = stored;
+    bucket = beforeFairOperation(bucket, now);
+    const result = operation(bucket);
+    const tat = bucket.state.tat;
+    if (tat !== undefined && tat !== stored) {
       // One key always fits (maxKeys >= 1): a new bucket takes the place of the key that owes least.
       if (stored === undefined) this.table.makeRoom([{ policy, key, cost: entry.cost }], ONE_NEW_KEY, now);
-      this.table.set(policy.id, key, state.tat, now);
+      this.table.set(policy.id, key, tat, now);
     }
-    if (fairIdle(state, now) && state.tenants.size === 0) this.lines.delete(bucket);
-    else this.lines.set(bucket, state);
+    bucket = afterFairOperation(bucket, now);
+    if (bucket.expires === undefined) this.lines.delete(name);
+    else this.lines.set(name, bucket);
     return result;
   }
 }
