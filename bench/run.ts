@@ -12,6 +12,7 @@ import { median, runChild, serve, startRedis, type OwnRedis, type Served } from 
 import { HTTP_VARIANTS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
+import { fairBench, fairReport, type FairResults } from './fair-bench';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
 import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs } from './settings';
@@ -235,6 +236,7 @@ async function main(): Promise<void> {
   let hb: HttpResults | undefined;
   let sb: Record<string, ShapingFigures[]> | undefined;
   let wb: WaitingFigures[] | undefined;
+  let fb: FairResults | undefined;
   try {
     if (runs('inprocess')) ip = await inProcess();
     if (runs('memory')) mem = await memoryPerKey();
@@ -242,6 +244,7 @@ async function main(): Promise<void> {
     if (runs('http')) hb = await httpBench(redis);
     if (runs('shaping')) sb = await shapingBench(redis);
     if (runs('waiting')) wb = await waitingBench();
+    if (runs('fair')) fb = await fairBench(redis);
   } finally {
     await redis.stop();
   }
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
   out.push('');
   out.push('## The command', '', '```sh', 'npm ci', 'npm run bench   # = npm run build && node dist/bench/run.js', '```', '');
   out.push(
-    'It builds, starts its own `redis-server`, runs the six sections below, stops the server and writes this file and ' +
+    'It builds, starts its own `redis-server`, runs the seven sections below, stops the server and writes this file and ' +
       `\`${SVG}\`. Each contender runs in a process of its own (\`node dist/bench/<worker>.js …\`, forked by run.ts); the exact worker commands are given per section. ` +
       '@nest-lab/throttler-storage-redis declares peer ranges up to Nest 11: package.json `overrides` points its `@nestjs/common` and `@nestjs/core` peers at our Nest 12, so `npm ci` installs it cleanly; it uses only `@Injectable` from Nest.',
     '',
@@ -425,11 +428,13 @@ async function main(): Promise<void> {
     );
   }
 
+  if (fb) fairReport(fb, out);
+
   out.push('## Targets', '');
   out.push('| target | goal | measured (median of within-repetition ratios) | met |', '|---|---|---|---|');
   for (const t of targets) out.push(`| ${t.what} | ${t.target} | ${t.figure} | ${t.met ? 'yes' : '**no**'} |`);
   out.push('', '<!-- notes -->', '');
-  const missing = ['inprocess', 'memory', 'redis', 'http', 'shaping', 'waiting'].filter((s) => !runs(s) || partly(s));
+  const missing = ['inprocess', 'memory', 'redis', 'http', 'shaping', 'waiting', 'fair'].filter((s) => !runs(s) || partly(s));
   if (missing.length) out.push(`Sections not run (or run in part) this time (BENCH_ONLY): ${missing.join(', ')}.`, '');
   if (!fullLength) out.push(`A smoke run (BENCH_SECONDS=${process.env.BENCH_SECONDS}): shortened segments, figures not comparable with a full run.`, '');
 

@@ -1,9 +1,9 @@
 // What one `npm run bench` runs, and for how long; read once from the environment (for
 // development only: the published figures come from the defaults).
 //   BENCH_REPS     repetitions (default 3)
-//   BENCH_ONLY     sections, comma-separated: inprocess, memory, redis, http, shaping, waiting; or one
+//   BENCH_ONLY     sections, comma-separated: inprocess, memory, redis, http, shaping, waiting, fair; or one
 //                  row of the Redis section: redis.256, redis.16, redis.1, redis.flood
-//   BENCH_SECONDS  every measured segment of sections 1, 3 and 4 lasts this long instead (a smoke run)
+//   BENCH_SECONDS  every measured segment of sections 1, 3, 4 and 7 lasts this long instead (a smoke run)
 //   BENCH_SHAPING_MS (default 15000), BENCH_OUT (default BENCHMARKS.md)
 
 /** Interleaved repetitions of every measurement. */
