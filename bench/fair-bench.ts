@@ -7,8 +7,8 @@ import { fmt3, fmtX, ratio, type PerRep } from './report';
 import { log, REPS, rotate, segmentMs } from './settings';
 
 const FAIR_TENANTS = [1, 100, 10_000];
-/** The stores measured: add 'redis' once RedisStore has enqueue / claim / leave (branch fair-redis); fair-cost.ts needs no other change. */
-const FAIR_STORES: readonly FairCostStore[] = ['memory'];
+/** The stores measured, each in processes of its own. */
+const FAIR_STORES: readonly FairCostStore[] = ['memory', 'redis'];
 const FAIR_MS = segmentMs(1000);
 
 interface FairConfig {

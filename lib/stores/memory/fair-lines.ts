@@ -36,6 +36,11 @@ export class FairLines {
     this.with(entry, now, (bucket) => leave(bucket.state, entry.ticket));
   }
 
+  /** Forgets the bucket's line: holders whose places are gone ask again (a reset). */
+  forget(policyId: string, key: string): void {
+    this.lines.delete(`${policyId}\u0000${key}`);
+  }
+
   /** Runs one operation on the bucket's line with the bucket's tat, then stores what changed. */
   private with<R>(entry: FairEntry, now: number, operation: (bucket: FairBucket) => R): R {
     const { policy, key } = entry;

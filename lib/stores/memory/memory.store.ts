@@ -153,6 +153,7 @@ export class MemoryStore extends LimiterStore {
 
   async reset(policyId: string, key: string): Promise<void> {
     this.table.delete(policyId, key);
+    this.fair.forget(policyId, key);
   }
 
   /** Writes the blocks a refusal set (lib/core `decideAll`: a policy with `blockMs` refused the key). */

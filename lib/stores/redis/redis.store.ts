@@ -11,6 +11,7 @@ import { GcraBatcher } from './gcra-batcher';
 import { loadGcraScript, type GcraOp } from './gcra-script';
 import { RefusalCache } from './refusal-cache';
 import { RedisKeyNames } from './redis-key-names';
+import { fairKeys } from './fair-keys';
 import { redisKey } from './redis-keys';
 import { connect, validateRedisStoreOptions, type RedisClient, type RedisStoreOptions } from './redis-store-options';
 
@@ -89,7 +90,8 @@ export class RedisStore extends LimiterStore {
   async reset(policyId: string, key: string): Promise<void> {
     this.refusals.forget(policyId, key);
     await this.connected;
-    await this.client.del(redisKey(this.prefix, policyId, key));
+    // The bucket and its fair line, if it has one (all in one slot): holders whose places are gone ask again.
+    await this.client.del(...fairKeys(redisKey(this.prefix, policyId, key)));
   }
 
   /** On Cluster, the master serving the key's slot (`host:port`), as the client's slot table says now. */
