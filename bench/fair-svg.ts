@@ -1,3 +1,4 @@
+import { escapeXml } from './svg-text';
 /** One call of the fair-shaping scenario, in ms of simulated time. */
 export interface FairCall {
   readonly tenant: string;
@@ -48,10 +49,10 @@ export function fairSvg(figure: FairFigure): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escape(figure.title)}</text>`,
+    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(figure.title)}</text>`,
     ...figure.panels.flatMap((panel, i) => drawPanel(figure, panel, TOP + i * PANEL_HEIGHT, x)),
     ...figure.caption.map(
-      (line, i) => `<text x="${WIDTH / 2}" y="${TOP + figure.panels.length * PANEL_HEIGHT + i * CAPTION_LINE + 4}" text-anchor="middle" fill="#374151">${escape(line)}</text>`,
+      (line, i) => `<text x="${WIDTH / 2}" y="${TOP + figure.panels.length * PANEL_HEIGHT + i * CAPTION_LINE + 4}" text-anchor="middle" fill="#374151">${escapeXml(line)}</text>`,
     ),
     '</svg>',
   ];
@@ -65,7 +66,7 @@ function drawPanel(figure: FairFigure, panel: FairPanel, top: number, x: (ms: nu
   const lane = (i: number): number => rateBottom + 34 + i * LANE_GAP;
   const axis = lane(figure.tenants.length - 1) + 20;
   const seconds = Math.ceil(figure.windowMs / 1000);
-  const lines = [`<text x="${LEFT}" y="${top + 12}" font-size="13" font-weight="bold">${escape(panel.title)}</text>`];
+  const lines = [`<text x="${LEFT}" y="${top + 12}" font-size="13" font-weight="bold">${escapeXml(panel.title)}</text>`];
 
   // Rate chart: departures per tenant in each 1 s bin.
   lines.push(`<text x="24" y="${(rateTop + rateBottom) / 2}" text-anchor="middle" transform="rotate(-90 24 ${(rateTop + rateBottom) / 2})">departures / s</text>`);
@@ -88,7 +89,7 @@ function drawPanel(figure: FairFigure, panel: FairPanel, top: number, x: (ms: nu
     const color = COLORS[i % COLORS.length];
     const row = lane(i);
     const mine = panel.calls.filter((c) => c.tenant === tenant);
-    lines.push(`<text x="${LEFT - 6}" y="${row + 4}" text-anchor="end" fill="${color}" font-weight="bold">${escape(tenant)}</text>`);
+    lines.push(`<text x="${LEFT - 6}" y="${row + 4}" text-anchor="end" fill="${color}" font-weight="bold">${escapeXml(tenant)}</text>`);
     lines.push(`<line x1="${LEFT}" x2="${RIGHT}" y1="${row}" y2="${row}" stroke="${GRID}"/>`);
     for (const [atMs, count] of arrivals(mine)) {
       const cx = x(atMs);
@@ -101,7 +102,7 @@ function drawPanel(figure: FairFigure, panel: FairPanel, top: number, x: (ms: nu
       lines.push(`<line x1="${cx}" x2="${cx}" y1="${row - 6}" y2="${row + 6}" stroke="${color}" stroke-width="1.5"/>`);
     }
     const note = panel.lateNotes[tenant];
-    if (note) lines.push(`<text x="${RIGHT}" y="${row + 4}" text-anchor="end" fill="${color}" font-style="italic">${escape(note)}</text>`);
+    if (note) lines.push(`<text x="${RIGHT}" y="${row + 4}" text-anchor="end" fill="${color}" font-style="italic">${escapeXml(note)}</text>`);
   });
 
   lines.push(`<line x1="${LEFT}" x2="${RIGHT}" y1="${axis}" y2="${axis}" stroke="#111827"/>`);
@@ -119,6 +120,3 @@ function arrivals(calls: readonly FairCall[]): [number, number][] {
   return [...counts].sort((a, b) => a[0] - b[0]);
 }
 
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}

@@ -1,3 +1,4 @@
+import { escapeXml } from './svg-text';
 /** One bar of the chart: a ratio where > 1 means nest-limiter is ahead, and the target for it. */
 export interface RatioBar {
   readonly group: string;
@@ -31,12 +32,12 @@ export function ratioSvg(title: string, subtitle: string, bars: readonly RatioBa
     if (bar.group !== group) {
       group = bar.group;
       y += 8;
-      rows.push(`<text x="12" y="${y + 12}" font-weight="bold">${escape(group)}</text>`);
+      rows.push(`<text x="12" y="${y + 12}" font-weight="bold">${escapeXml(group)}</text>`);
       y += ROW - 4;
     }
     const met = bar.value >= bar.target;
     const end = Number.isFinite(bar.value) ? x(bar.value) : x(lo);
-    rows.push(`<text x="${LEFT - 8}" y="${y + 15}" text-anchor="end">${escape(bar.label)}</text>`);
+    rows.push(`<text x="${LEFT - 8}" y="${y + 15}" text-anchor="end">${escapeXml(bar.label)}</text>`);
     rows.push(`<rect x="${x(lo)}" y="${y + 4}" width="${Math.max(1, end - x(lo)).toFixed(1)}" height="${ROW - 8}" fill="${met ? OURS : MISSED}"/>`);
     rows.push(`<line x1="${x(bar.target).toFixed(1)}" x2="${x(bar.target).toFixed(1)}" y1="${y + 1}" y2="${y + ROW - 1}" stroke="#111827" stroke-width="2"/>`);
     rows.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 15}" fill="#111827">${fmt(bar.value)}×${met ? '' : ' (target ' + fmt(bar.target) + '×)'}</text>`);
@@ -56,8 +57,8 @@ export function ratioSvg(title: string, subtitle: string, bars: readonly RatioBa
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
-    `<text x="${WIDTH / 2}" y="44" text-anchor="middle" fill="#374151">${escape(subtitle)}</text>`,
+    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="44" text-anchor="middle" fill="#374151">${escapeXml(subtitle)}</text>`,
     ...ticks,
     `<line x1="${x(1)}" x2="${x(1)}" y1="${TOP}" y2="${bottom}" stroke="#6b7280" stroke-dasharray="4 3"/>`,
     ...rows,
@@ -73,6 +74,3 @@ function fmt(v: number): string {
   return v.toFixed(2).replace(/\.?0+$/, '') || '0';
 }
 
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}

@@ -1,3 +1,4 @@
+import { escapeXml } from './svg-text';
 /** One request of the shaping run, in ms since the first was sent. */
 export interface Shaped {
   readonly sentMs: number;
@@ -44,7 +45,7 @@ export function shapingSvg({ title, requests, note }: ShapingFigure): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
     ...countAxis(requests.length, y),
     ...timeAxis(endS, x),
     `<path d="${step(arrivals)}" fill="none" stroke="${ARRIVAL_COLOR}" stroke-width="2"/>`,
@@ -55,7 +56,7 @@ export function shapingSvg({ title, requests, note }: ShapingFigure): string {
     label(DEPARTURE_ROW, 'departures'),
     ...departures.map((t) => tick(x(t), DEPARTURE_ROW, DEPARTURE_COLOR, '')),
     ...legend(refused.length > 0),
-    `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle" fill="#374151">${escape(note)}</text>`,
+    `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle" fill="#374151">${escapeXml(note)}</text>`,
     '</svg>',
   ];
   return parts.join('\n') + '\n';
@@ -117,6 +118,3 @@ function legend(withRefused: boolean): string[] {
   });
 }
 
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
