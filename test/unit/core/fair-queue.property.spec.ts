@@ -108,13 +108,14 @@ function must(ok: boolean, what: string): void {
 function checkState(state: FairState, capacity: number): void {
   let units = 0;
   const waiting = new Map<string, number>();
-  state.order.forEach((t, k) => {
-    must(k === 0 || ticketBefore(state.order[k - 1], t), `tickets out of (start, seq) order at ${k}`);
+  const order = [...state.order];
+  order.forEach((t, k) => {
+    must(k === 0 || ticketBefore(order[k - 1], t), `tickets out of (start, seq) order at ${k}`);
     must(state.tickets.get(t.id) === t, `ticket ${t.id} not indexed`);
     units += t.cost;
     waiting.set(t.tenant, (waiting.get(t.tenant) ?? 0) + t.cost);
   });
-  must(state.tickets.size === state.order.length, 'tickets and order differ');
+  must(state.tickets.size === order.length && state.order.size === order.length, 'tickets and order differ');
   must(state.units === units && units <= capacity, `units ${state.units}, tickets hold ${units}, capacity ${capacity}`);
   for (const [name, tenant] of state.tenants) {
     must(tenant.waiting === (waiting.get(name) ?? 0), `${name} waiting ${tenant.waiting}`);
@@ -124,7 +125,16 @@ function checkState(state: FairState, capacity: number): void {
   for (const name of waiting.keys()) must(state.tenants.has(name), `${name} has tickets but no record`);
   const idle = [...state.tenants].filter(([, t]) => t.waiting === 0);
   idle.sort(([a, ta], [b, tb]) => ta.finish - tb.finish || compareNames(a, b));
-  must(idle.map(([name]) => name).join() === state.idle.join(), `idle index ${state.idle.join()}`);
+  must(idle.map(([name]) => name).join() === [...state.idle].join(), `idle index ${[...state.idle].join()}`);
+  // The push-out indexes: each tenant's line, and the loads of the tenants with work waiting.
+  must(state.lines.size === waiting.size, `lines for ${[...state.lines.keys()].join()}`);
+  for (const [name, line] of state.lines) {
+    const ids = [...line].map((t) => t.id).join();
+    must(ids === order.filter((t) => t.tenant === name).map((t) => t.id).join(), `line of ${name}: ${ids}`);
+  }
+  const loads = [...state.tenants].filter(([, t]) => t.waiting > 0).map(([name, t]) => ({ name, load: t.waiting / t.weight }));
+  loads.sort((a, b) => a.load - b.load || compareNames(a.name, b.name));
+  must(JSON.stringify([...state.load]) === JSON.stringify(loads) && state.loads.size === loads.length, `load index ${JSON.stringify([...state.load])}`);
 }
 
 describe('fair queue against textbook SFQ, holders claiming at their estimates', () => {
