@@ -1,5 +1,5 @@
 import { admissible, EPSILON_MS, step } from './gcra';
-import { addTicket, forgetTenants, indexLoad, leaveIdle, pruneIdle, rankOf, removeTicket, setExpiry, type FairState, type FairTicket, type TenantLoad } from './fair-state';
+import { addTicket, forgetTenants, indexLoad, leaveIdle, pruneIdle, rankOf, refreshLoads, removeTicket, setExpiry, type FairState, type FairTicket, type TenantLoad } from './fair-state';
 import type { GcraPolicy } from './policy';
 
 /*
@@ -93,6 +93,7 @@ function dropExpiredHeads(state: FairState, now: number): void {
  * it goes and rolled back at the end, so each step is O(log n).
  */
 function pushOutPlan(state: FairState, capacity: number, tenant: string, weight: number, cost: number): FairTicket[] | undefined {
+  refreshLoads(state);
   const newcomerLoad = ((state.tenants.get(tenant)?.waiting ?? 0) + cost) / weight;
   const lost = new Map<string, { units: number; tickets: number }>();
   /** The load entries the plan replaced, to put back. */

@@ -66,10 +66,16 @@ export interface FairState {
   lines: Map<string, OrderedSet<FairTicket>>;
   /** Tenants with nothing waiting and finish > V, ascending by (finish, name): pruned as V passes them. */
   idle: OrderedSet<string>;
-  /** Tenants with load > 0, ascending by (load, name): the heaviest is `load.last()` (fair.lua's `load` ZSET). */
+  /**
+   * Tenants with load > 0, ascending by (load, name): the heaviest is `load.last()` (fair.lua's
+   * `load` ZSET). Kept lazily, for only a push-out reads it: true for every tenant not in
+   * `staleLoads`; `refreshLoads` makes it true for all.
+   */
   load: OrderedSet<TenantLoad>;
   /** Each indexed tenant's entry in `load`. */
   loads: Map<string, TenantLoad>;
+  /** Tenants whose load changed since it was indexed (all with work waiting: a tenant left with none is taken out at once). */
+  staleLoads: Set<string>;
 }
 
 /** A fresh bucket: no slots committed, no tickets, no tenants. */
@@ -93,6 +99,7 @@ export function createFairState(): FairState {
     idle: new OrderedSet(byFinish),
     load: new OrderedSet(compareLoads),
     loads: new Map(),
+    staleLoads: new Set(),
   };
 }
 
@@ -102,6 +109,20 @@ export function createFairState(): FairState {
  * is what counts: negative, zero or positive.
  */
 export function compareNames(a: string, b: string): number {
+  // Fast path: at the first UTF-16 unit that differs, two units that are not surrogates order as
+  // their code points (a surrogate pair's code point is above every unit that is not one).
+  const n = Math.min(a.length, b.length);
+  let k = 0;
+  while (k < n && a.charCodeAt(k) === b.charCodeAt(k)) k++;
+  if (k === n) return a.length - b.length;
+  const ua = a.charCodeAt(k);
+  const ub = b.charCodeAt(k);
+  if ((ua < 0xd800 || ua > 0xdfff) && (ub < 0xd800 || ub > 0xdfff)) return ua - ub;
+  return compareCodePoints(a, b);
+}
+
+/** compareNames the long way, code point by code point (for names with surrogates). */
+function compareCodePoints(a: string, b: string): number {
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
@@ -145,6 +166,23 @@ export function indexLoad(state: FairState, name: string, load: number): void {
   } else if (old !== undefined) state.loads.delete(name);
 }
 
+/** Makes the load index true for every tenant (before a push-out reads it). */
+export function refreshLoads(state: FairState): void {
+  for (const name of state.staleLoads) {
+    const tenant = state.tenants.get(name);
+    indexLoad(state, name, tenant === undefined ? 0 : tenant.waiting / tenant.weight);
+  }
+  state.staleLoads.clear();
+}
+
+/** A tenant's waiting changed: its load is stale, or it leaves the index at once when nothing waits (so dropped tenants leave no trace). */
+function loadChanged(state: FairState, name: string, tenant: FairTenant): void {
+  if (tenant.waiting === 0) {
+    indexLoad(state, name, 0);
+    state.staleLoads.delete(name);
+  } else state.staleLoads.add(name);
+}
+
 /** Gives `ticket` its expiry, and remembers the latest one given. */
 export function setExpiry(state: FairState, ticket: FairTicket, at: number): void {
   ticket.expiresAt = at;
@@ -164,7 +202,7 @@ export function addTicket(state: FairState, ticket: FairTicket): void {
   state.units += ticket.cost;
   const tenant = state.tenants.get(ticket.tenant)!;
   tenant.waiting += ticket.cost;
-  indexLoad(state, ticket.tenant, tenant.waiting / tenant.weight);
+  loadChanged(state, ticket.tenant, tenant);
 }
 
 /**
@@ -184,7 +222,7 @@ export function removeTicket(state: FairState, ticket: FairTicket, committed: bo
   state.units -= ticket.cost;
   const tenant = state.tenants.get(ticket.tenant)!;
   tenant.waiting -= ticket.cost;
-  indexLoad(state, ticket.tenant, tenant.waiting / tenant.weight);
+  loadChanged(state, ticket.tenant, tenant);
   // The same double the enqueue computed, in JS and in Lua alike.
   if (!committed && tenant.finish === ticket.start + ticket.cost / ticket.weight) tenant.finish = ticket.start;
   if (tenant.waiting === 0) becomeIdle(state, ticket.tenant, tenant);
@@ -224,4 +262,5 @@ export function forgetTenants(state: FairState): void {
   state.lines.clear();
   state.load.clear();
   state.loads.clear();
+  state.staleLoads.clear();
 }

@@ -132,9 +132,16 @@ function checkState(state: FairState, capacity: number): void {
     const ids = [...line].map((t) => t.id).join();
     must(ids === order.filter((t) => t.tenant === name).map((t) => t.id).join(), `line of ${name}: ${ids}`);
   }
-  const loads = [...state.tenants].filter(([, t]) => t.waiting > 0).map(([name, t]) => ({ name, load: t.waiting / t.weight }));
-  loads.sort((a, b) => a.load - b.load || compareNames(a.name, b.name));
-  must(JSON.stringify([...state.load]) === JSON.stringify(loads) && state.loads.size === loads.length, `load index ${JSON.stringify([...state.load])}`);
+  // The load index is lazy: every tenant not marked stale is indexed at its load exactly, every stale one has work waiting.
+  const indexed = [...state.load];
+  must(indexed.length === state.loads.size && indexed.every((entry) => state.loads.get(entry.name) === entry), 'load index and its entries differ');
+  for (const name of state.staleLoads) must((state.tenants.get(name)?.waiting ?? 0) > 0, `${name} stale with nothing waiting`);
+  for (const [name, tenant] of state.tenants) {
+    if (state.staleLoads.has(name)) continue;
+    const load = tenant.waiting / tenant.weight;
+    must(load > 0 ? state.loads.get(name)?.load === load : !state.loads.has(name), `${name} indexed at ${state.loads.get(name)?.load}, load ${load}`);
+  }
+  for (const name of state.loads.keys()) must(state.staleLoads.has(name) || state.tenants.has(name), `${name} indexed, no record`);
 }
 
 describe('fair queue against textbook SFQ, holders claiming at their estimates', () => {
