@@ -22,7 +22,9 @@ export interface FairBucket {
 
 /** A bucket with no line (its tat, shared with requests that are not fair, kept). */
 export function freshFairBucket(tat: number | undefined): FairBucket {
-  return { state: { ...createFairState(), tat }, until: -Infinity, expires: undefined };
+  const state = createFairState();
+  state.tat = tat;
+  return { state, until: -Infinity, expires: undefined };
 }
 
 /** A line past its expiry is gone. */

@@ -7,7 +7,10 @@
  * - `order` is a ZSET of tickets by (start, seq) (one score cannot hold both: e.g. score `start`
  *   and a member that begins with `seq` as fixed-width digits, so equal scores order by seq);
  * - `tickets` and `tenants` are hashes (tenant fields finish, waiting, weight);
- * - `idle` is a ZSET of tenant names by finish tag (equal scores by name, byte order).
+ * - `idle` is a ZSET of tenant names by finish tag (equal scores by name, byte order);
+ * - `load` (tenants by waiting / weight) and `lines` (each tenant's tickets) serve push-out.
+ * Here they are OrderedSets (lib/core/ordered-set.ts), so every decision costs O(log n) in the
+ * tickets and tenants, as ZSET operations do on Redis.
  */
 
 import { OrderedSet } from './ordered-set';
@@ -257,6 +260,8 @@ export function pruneIdle(state: FairState): void {
  * with V unchanged gives the same starts up to a constant, and only differences of tags ever decide.
  */
 export function forgetTenants(state: FairState): void {
+  // Every other index holds only names of tenants: with none, there is nothing to clear.
+  if (state.tenants.size === 0) return;
   state.tenants.clear();
   state.idle.clear();
   state.lines.clear();
