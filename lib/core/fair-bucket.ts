@@ -22,7 +22,9 @@ export interface FairBucket {
 
 /** A bucket with no line (its tat, shared with requests that are not fair, kept). */
 export function freshFairBucket(tat: number | undefined): FairBucket {
-  return { state: { ...createFairState(), tat }, until: -Infinity, expires: undefined };
+  const state = createFairState();
+  state.tat = tat;
+  return { state, until: -Infinity, expires: undefined };
 }
 
 /** A line past its expiry is gone. */
@@ -33,7 +35,7 @@ export function beforeFairOperation(bucket: FairBucket, now: number): FairBucket
 /** Drops an idle line, else moves its expiry on. */
 export function afterFairOperation(bucket: FairBucket, now: number): FairBucket {
   if (fairIdle(bucket.state, now)) return freshFairBucket(bucket.state.tat);
-  for (const ticket of bucket.state.order) bucket.until = Math.max(bucket.until, ticket.expiresAt);
+  bucket.until = Math.max(bucket.until, bucket.state.latestExpiry);
   bucket.expires = Math.min(Math.ceil(Math.max(bucket.until, bucket.state.tat ?? -Infinity)), 2 ** 53);
   return bucket;
 }

@@ -1,5 +1,5 @@
 import { admissible, EPSILON_MS, step } from './gcra';
-import { addTicket, compareNames, forgetTenants, leaveIdle, pruneIdle, rankOf, removeTicket, type FairState, type FairTicket } from './fair-state';
+import { addTicket, forgetTenants, indexLoad, leaveIdle, pruneIdle, rankOf, refreshLoads, removeTicket, setExpiry, type FairState, type FairTicket, type TenantLoad } from './fair-state';
 import type { GcraPolicy } from './policy';
 
 /*
@@ -80,57 +80,52 @@ function estimateOf(state: FairState, now: number, policy: GcraPolicy, ticket: F
 
 /** Drops tickets at the head whose holders did not come back in time: a dead holder must not stall the bucket. */
 function dropExpiredHeads(state: FairState, now: number): void {
-  while (state.order.length > 0 && state.order[0].expiresAt < now) removeTicket(state, state.order[0], false);
+  for (let head = state.order.first(); head !== undefined && head.expiresAt < now; head = state.order.first()) removeTicket(state, head, false);
 }
 
 /**
- * The tenant with the highest load (waiting / weight), counting `lost` units as already gone;
- * ties: the greatest name (Redis: ZREVRANGE of a ZSET by load). Undefined when nobody waits.
- */
-function heaviest(state: FairState, lost: ReadonlyMap<string, number>): string | undefined {
-  let best: string | undefined;
-  let bestLoad = 0;
-  for (const [name, tenant] of state.tenants) {
-    const load = (tenant.waiting - (lost.get(name) ?? 0)) / tenant.weight;
-    if (load <= 0) continue;
-    if (best === undefined || load > bestLoad || (load === bestLoad && compareNames(name, best) > 0)) {
-      best = name;
-      bestLoad = load;
-    }
-  }
-  return best;
-}
-
-/** The newest ticket of `tenant` not in `skip` (the tenant has one). */
-function newestOf(state: FairState, tenant: string, skip: ReadonlySet<FairTicket>): FairTicket {
-  for (let i = state.order.length - 1; ; i--) {
-    const t = state.order[i];
-    if (t.tenant === tenant && !skip.has(t)) return t;
-  }
-}
-
-/**
- * The tickets a newcomer may push out to fit: the newest of the heaviest tenant, one at a time,
- * while that tenant's load after losing the ticket stays strictly above the newcomer's after
- * admission (so the newcomer could never push it back). Undefined: the newcomer holds its share
- * (or more) of places, or pushing cannot make room, and is refused with nothing changed.
+ * The tickets a newcomer may push out to fit: the newest of the heaviest tenant (highest load,
+ * waiting / weight, counting the units already in the plan as gone; ties: the greatest name, as
+ * fair.lua's ZREVRANGE of its `load` ZSET), one at a time, while that tenant's load after losing
+ * the ticket stays strictly above the newcomer's after admission (so the newcomer could never push
+ * it back). Undefined: the newcomer holds its share (or more) of places, or pushing cannot make
+ * room, and is refused with nothing changed. The plan's losses are applied to the load index as
+ * it goes and rolled back at the end, so each step is O(log n).
  */
 function pushOutPlan(state: FairState, capacity: number, tenant: string, weight: number, cost: number): FairTicket[] | undefined {
+  refreshLoads(state);
   const newcomerLoad = ((state.tenants.get(tenant)?.waiting ?? 0) + cost) / weight;
-  const lost = new Map<string, number>();
-  const plan = new Set<FairTicket>();
+  const lost = new Map<string, { units: number; tickets: number }>();
+  /** The load entries the plan replaced, to put back. */
+  const replaced = new Map<string, TenantLoad | undefined>();
+  const plan: FairTicket[] = [];
   let units = state.units;
+  let refused = false;
   while (units + cost > capacity) {
-    const victim = heaviest(state, lost);
-    if (victim === undefined || victim === tenant) return undefined;
-    const ticket = newestOf(state, victim, plan);
-    const left = state.tenants.get(victim)!.waiting - (lost.get(victim) ?? 0) - ticket.cost;
-    if (!(left / state.tenants.get(victim)!.weight > newcomerLoad)) return undefined;
-    plan.add(ticket);
-    lost.set(victim, (lost.get(victim) ?? 0) + ticket.cost);
+    const victim = state.load.last()?.name;
+    if (victim === undefined || victim === tenant) {
+      refused = true;
+      break;
+    }
+    const victimTenant = state.tenants.get(victim)!;
+    const line = state.lines.get(victim)!;
+    const lostSoFar = lost.get(victim) ?? { units: 0, tickets: 0 };
+    // Its newest ticket not yet in the plan: the plan takes each tenant's tickets from the newest back.
+    const ticket = line.at(line.size - 1 - lostSoFar.tickets)!;
+    const left = victimTenant.waiting - lostSoFar.units - ticket.cost;
+    if (!(left / victimTenant.weight > newcomerLoad)) {
+      refused = true;
+      break;
+    }
+    plan.push(ticket);
+    const lostUnits = lostSoFar.units + ticket.cost;
+    lost.set(victim, { units: lostUnits, tickets: lostSoFar.tickets + 1 });
+    if (!replaced.has(victim)) replaced.set(victim, state.loads.get(victim));
+    indexLoad(state, victim, (victimTenant.waiting - lostUnits) / victimTenant.weight);
     units -= ticket.cost;
   }
-  return [...plan];
+  for (const [name, entry] of replaced) indexLoad(state, name, entry?.load ?? 0);
+  return refused ? undefined : plan;
 }
 
 /**
@@ -160,7 +155,7 @@ export function enqueue(state: FairState, now: number, policy: GcraPolicy, reque
   const held = state.tickets.get(id);
   if (held !== undefined) {
     const estimateMs = estimateOf(state, now, policy, held, 0);
-    held.expiresAt = now + estimateMs + graceMs;
+    setExpiry(state, held, now + estimateMs + graceMs);
     return { status: 'admitted', estimateMs, pushedOut: [] };
   }
   if (fairIdle(state, now)) forgetTenants(state);
@@ -183,7 +178,7 @@ export function enqueue(state: FairState, now: number, policy: GcraPolicy, reque
   const ticket: FairTicket = { id, tenant: name, weight, cost, start, seq: ++state.seq, expiresAt: now };
   addTicket(state, ticket);
   const estimateMs = estimateOf(state, now, policy, ticket, 0);
-  ticket.expiresAt = now + estimateMs + graceMs;
+  setExpiry(state, ticket, now + estimateMs + graceMs);
   return { status: 'admitted', estimateMs, pushedOut };
 }
 
@@ -197,7 +192,7 @@ export function claim(state: FairState, now: number, policy: GcraPolicy, id: str
   dropExpiredHeads(state, now);
   const ticket = state.tickets.get(id);
   if (ticket === undefined) return { status: 'gone' };
-  if (state.order[0] === ticket) {
+  if (state.order.first() === ticket) {
     const s = step(state.tat, now, policy, ticket.cost);
     const departureAt = departureOf(policy, s.newTat, ticket.cost * policy.emissionMs, now);
     if (s.admits && departureAt - now <= options.lookaheadMs + EPSILON_MS) {
@@ -209,7 +204,7 @@ export function claim(state: FairState, now: number, policy: GcraPolicy, id: str
     }
   }
   const estimateMs = estimateOf(state, now, policy, ticket, policy.emissionMs);
-  ticket.expiresAt = now + estimateMs + options.graceMs;
+  setExpiry(state, ticket, now + estimateMs + options.graceMs);
   return { status: 'wait', estimateMs };
 }
 
@@ -226,7 +221,7 @@ export function leave(state: FairState, id: string): boolean {
 
 /** Whether the bucket holds nothing a fresh state would not: no ticket, no slot ahead of now (a store may drop it). */
 export function fairIdle(state: FairState, now: number): boolean {
-  return state.order.length === 0 && (state.tat === undefined || state.tat - now <= EPSILON_MS);
+  return state.order.size === 0 && (state.tat === undefined || state.tat - now <= EPSILON_MS);
 }
 
 /** A tenant's view, for headers: its units waiting, and the places free in the room now. */

@@ -119,7 +119,7 @@ async function compareState(client: Redis, prefix: string, policy: GcraPolicy, k
     if (expiryTimes[i] !== -2 && expiryTimes[i] !== at) return `${fair[i]} expires at ${expiryTimes[i]}, expected ${at}`;
   }
 
-  const expectedOrder = state.order.map((t) => [String(t.seq).padStart(16, '0') + t.id, t.start]);
+  const expectedOrder = [...state.order].map((t) => [String(t.seq).padStart(16, '0') + t.id, t.start]);
   if (JSON.stringify(pairs(order)) !== JSON.stringify(expectedOrder)) return `order: redis ${JSON.stringify(pairs(order))}, core ${JSON.stringify(expectedOrder)}`;
   if (Object.keys(tickets).length !== state.tickets.size) return `tickets: redis ${Object.keys(tickets).length}, core ${state.tickets.size}`;
   for (const t of state.tickets.values()) {
@@ -136,7 +136,7 @@ async function compareState(client: Redis, prefix: string, policy: GcraPolicy, k
     const { numbers } = fields(text, 3);
     if (!Object.is(numbers[0], t.finish) || !Object.is(numbers[1], t.waiting) || !Object.is(numbers[2], t.weight)) return `tenant ${JSON.stringify(name)}: redis ${text}, core ${JSON.stringify(t)}`;
   }
-  const expectedIdle = state.idle.map((name) => [name, state.tenants.get(name)!.finish]);
+  const expectedIdle = [...state.idle].map((name) => [name, state.tenants.get(name)!.finish]);
   if (JSON.stringify(pairs(idle)) !== JSON.stringify(expectedIdle)) return `idle: redis ${JSON.stringify(pairs(idle))}, core ${JSON.stringify(expectedIdle)}`;
   const expectedLoad = new Map([...state.tenants].filter(([, t]) => t.waiting > 0).map(([name, t]) => [name, t.waiting / t.weight]));
   const loads = pairs(load);
@@ -242,7 +242,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
       } else if (roll < 0.85) {
         op = 'claim';
         // Mostly the head (its turn), else any live ticket, now and then one that is gone.
-        const head = bucket.state.order[0];
+        const head = bucket.state.order.first();
         const t = next() < 0.55 && head !== undefined && !abandoned.has(head.id) ? head : live.length > 0 && next() < 0.95 ? pick(live) : undefined;
         const floor = next() < 0.1 ? (bucket.state.tat ?? 0) + (next() - 0.3) * policy.tauMs : undefined;
         if (floor !== undefined) counts.floors++;
@@ -281,7 +281,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
         continue;
       }
       counts.expiredHeads += Math.max(0, ticketsBefore - bucket.state.tickets.size - removedKnown);
-      const wasKept = bucket.expires !== undefined || bucket.state.order.length > 0;
+      const wasKept = bucket.expires !== undefined || bucket.state.order.size > 0;
       bucket = afterFairOperation(bucket, now);
       if (wasKept && bucket.expires === undefined) counts.idleDropped++;
       buckets.set(id, bucket);

@@ -108,13 +108,14 @@ function must(ok: boolean, what: string): void {
 function checkState(state: FairState, capacity: number): void {
   let units = 0;
   const waiting = new Map<string, number>();
-  state.order.forEach((t, k) => {
-    must(k === 0 || ticketBefore(state.order[k - 1], t), `tickets out of (start, seq) order at ${k}`);
+  const order = [...state.order];
+  order.forEach((t, k) => {
+    must(k === 0 || ticketBefore(order[k - 1], t), `tickets out of (start, seq) order at ${k}`);
     must(state.tickets.get(t.id) === t, `ticket ${t.id} not indexed`);
     units += t.cost;
     waiting.set(t.tenant, (waiting.get(t.tenant) ?? 0) + t.cost);
   });
-  must(state.tickets.size === state.order.length, 'tickets and order differ');
+  must(state.tickets.size === order.length && state.order.size === order.length, 'tickets and order differ');
   must(state.units === units && units <= capacity, `units ${state.units}, tickets hold ${units}, capacity ${capacity}`);
   for (const [name, tenant] of state.tenants) {
     must(tenant.waiting === (waiting.get(name) ?? 0), `${name} waiting ${tenant.waiting}`);
@@ -124,7 +125,23 @@ function checkState(state: FairState, capacity: number): void {
   for (const name of waiting.keys()) must(state.tenants.has(name), `${name} has tickets but no record`);
   const idle = [...state.tenants].filter(([, t]) => t.waiting === 0);
   idle.sort(([a, ta], [b, tb]) => ta.finish - tb.finish || compareNames(a, b));
-  must(idle.map(([name]) => name).join() === state.idle.join(), `idle index ${state.idle.join()}`);
+  must(idle.map(([name]) => name).join() === [...state.idle].join(), `idle index ${[...state.idle].join()}`);
+  // The push-out indexes: each tenant's line, and the loads of the tenants with work waiting.
+  must(state.lines.size === waiting.size, `lines for ${[...state.lines.keys()].join()}`);
+  for (const [name, line] of state.lines) {
+    const ids = [...line].map((t) => t.id).join();
+    must(ids === order.filter((t) => t.tenant === name).map((t) => t.id).join(), `line of ${name}: ${ids}`);
+  }
+  // The load index is lazy: every tenant not marked stale is indexed at its load exactly, every stale one has work waiting.
+  const indexed = [...state.load];
+  must(indexed.length === state.loads.size && indexed.every((entry) => state.loads.get(entry.name) === entry), 'load index and its entries differ');
+  for (const name of state.staleLoads) must((state.tenants.get(name)?.waiting ?? 0) > 0, `${name} stale with nothing waiting`);
+  for (const [name, tenant] of state.tenants) {
+    if (state.staleLoads.has(name)) continue;
+    const load = tenant.waiting / tenant.weight;
+    must(load > 0 ? state.loads.get(name)?.load === load : !state.loads.has(name), `${name} indexed at ${state.loads.get(name)?.load}, load ${load}`);
+  }
+  for (const name of state.loads.keys()) must(state.staleLoads.has(name) || state.tenants.has(name), `${name} indexed, no record`);
 }
 
 describe('fair queue against textbook SFQ, holders claiming at their estimates', () => {
