@@ -49,28 +49,35 @@ export class LimiterInterceptor implements NestInterceptor {
   }
 
   private proceed(decided: DecidedCall, context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (decided.turn) return from(this.awaitTurn(decided)).pipe(switchMap(() => next.handle()));
+    // A fair call has its slot once its turn has come: then it runs (and settles) like any held call.
+    if (decided.turn) return from(this.awaitTurn(decided)).pipe(switchMap((enforced) => this.handled({ ...decided, enforced }, context, next)));
     const reservation = decided.enforced;
-    const settles = decided.plan.settles;
     const delayed = reservation !== undefined && reservation.decision.delayMs > 0;
-    if (!settles && !delayed) return next.handle();
-    const handled = (): Observable<unknown> => {
-      const result = next.handle();
-      return settles ? result.pipe(concatMap((value, index) => (index === 0 ? this.settle(decided, value, context) : Promise.resolve(value)))) : result;
-    };
-    if (!delayed) return handled();
-    return from(this.hold(reservation, decided.call)).pipe(switchMap(handled));
+    if (!decided.plan.settles && !delayed) return next.handle();
+    if (!delayed) return this.handled(decided, context, next);
+    return from(this.hold(reservation, decided.call)).pipe(switchMap(() => this.handled(decided, context, next)));
+  }
+
+  /** Runs the handler; a route with `settle` then corrects the charge by what its first result says it cost. */
+  private handled(decided: DecidedCall, context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const result = next.handle();
+    if (!decided.plan.settles) return result;
+    return result.pipe(concatMap((value, index) => (index === 0 ? this.settle(decided, value, context) : Promise.resolve(value))));
   }
 
   private hold(reservation: Reservation, call: LimitedCall): Promise<void> {
     return this.whileConnected(call, (signal) => this.engine.hold(reservation, signal));
   }
 
-  /** Waits for a fairly shared call's turn; a call that lost its place and found none for its tenant is refused after all. */
-  private async awaitTurn({ turn, call }: DecidedCall): Promise<void> {
+  /**
+   * Waits for a fairly shared call's turn, and resolves with the slot it held; a call that lost its
+   * place and found none for its tenant is refused after all.
+   */
+  private async awaitTurn({ turn, call }: DecidedCall): Promise<Reservation | undefined> {
     const outcome = await this.whileConnected(call, (signal) => this.engine.awaitTurn(turn!, { signal }));
     if (outcome.decision.source === 'closed') throw call.unavailable(outcome.decision.retryAfterMs);
     if (!outcome.decision.allowed) throw call.refused(outcome.decision);
+    return outcome.reservation;
   }
 
   /** Runs a wait that ends when the client disconnects or the application shuts down, as the transport's error. */

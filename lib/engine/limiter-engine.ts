@@ -42,6 +42,8 @@ export interface TurnOutcome {
   readonly decision: Decision;
   /** When its slot began, on the store's clock: set once it has come. */
   readonly slot?: number;
+  /** The slot it held, once it has come: what a settle corrects. */
+  readonly reservation?: Reservation;
   /** Set when its turn is expected further away than `holdMs`: the place is kept, the caller comes back for it. */
   readonly laterMs?: number;
 }
@@ -175,7 +177,7 @@ export class LimiterEngine {
         const reservation: Reservation = { decision: turn.decision, entries, tats: [result.tat], now: claimed.now, departAt: result.departureAt + offset, store: this.store };
         this.held.observe(entries, reservation.tats);
         await this.hold(reservation, signal);
-        return { decision: turn.decision, slot: result.departureAt };
+        return { decision: turn.decision, slot: result.departureAt, reservation };
       }
       if (result.status === 'wait') {
         estimateMs = result.estimateMs;
@@ -192,7 +194,7 @@ export class LimiterEngine {
   private async holdFallback(reservation: Reservation, signal?: AbortSignal): Promise<TurnOutcome> {
     if (!reservation.decision.allowed) return { decision: reservation.decision };
     await this.hold(reservation, signal);
-    return { decision: reservation.decision, slot: reservation.now + reservation.decision.delayMs };
+    return { decision: reservation.decision, slot: reservation.now + reservation.decision.delayMs, reservation };
   }
 
   /**

@@ -68,14 +68,13 @@ export function resolveBucket(where: string, shape: Shape, raw: unknown, default
 }
 
 /**
- * `fairBy` shares a queue: only a bucket that holds requests (wait mode) has one, a shadow limit
- * holds nothing, and a settled cost would correct a slot that fair lines hand out one turn at a time.
+ * `fairBy` shares a queue: only a bucket that holds requests (wait mode) has one, and a shadow
+ * limit holds nothing.
  */
 function resolveFairBy(where: string, options: Record<string, unknown>, mode: Mode): CallKey {
   const without = (why: string) => new LimiterConfigError(where, 'fairBy', why, options.fairBy);
   if (mode !== 'wait') throw without("a bucket in wait mode (`mode: 'wait'`, the leaky bucket's default): only waiting requests take turns");
   if (options.dryRun !== undefined && options.dryRun !== false) throw without('an enforced limit (not `dryRun`): a shadow limit holds nothing');
-  if (options.settle !== undefined) throw without('a limit without `settle` (not supported together yet)');
   return resolveKeyOption(where, options.fairBy, 'fairBy');
 }
 

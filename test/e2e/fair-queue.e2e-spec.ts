@@ -5,6 +5,9 @@ import { send, until, type Reply } from '../support/http-client';
 
 /** Which client each started request came from, in the order they started. */
 const departures: string[] = [];
+/** When each settled call started, on the test's clock. */
+const settledStarts: number[] = [];
+let clockRef: FakeClock;
 
 @Controller('bank')
 class BankController {
@@ -15,6 +18,14 @@ class BankController {
     departures.push(client);
     return client;
   }
+
+  // Charged 2 units up front; the call reports it used 1, and the unit it did not use is given back.
+  @Get('batch')
+  @LeakyBucket({ rate: 10, capacity: 6, key: () => 'batch', cost: 2, fairBy: { header: 'x-client' }, settle: () => 1 })
+  batch(): string {
+    settledStarts.push(clockRef.now());
+    return 'done';
+  }
 }
 
 describe.each(ADAPTERS)('fairBy over HTTP: one queue-and-wait bucket shared fairly between clients (%s)', (adapter) => {
@@ -23,8 +34,9 @@ describe.each(ADAPTERS)('fairBy over HTTP: one queue-and-wait bucket shared fair
   let url: string;
 
   beforeEach(async () => {
-    clock = new FakeClock();
+    clock = clockRef = new FakeClock();
     departures.length = 0;
+    settledStarts.length = 0;
     app = await createApp(adapter, { imports: [LimiterModule.forRoot({ clock })], controllers: [BankController] });
     url = urlOf(app);
   });
@@ -49,5 +61,16 @@ describe.each(ADAPTERS)('fairBy over HTTP: one queue-and-wait bucket shared fair
     expect(replies.filter((r) => r.status === 200)).toHaveLength(9);
     // a's first call went alone; then the two take turns while both wait, and a finishes alone.
     expect(departures).toEqual(['a', 'b', 'a', 'b', 'a', 'a', 'a', 'a', 'a']);
+  });
+
+  it('settles a fair call like any held call: the unit a call did not use brings the next turn forward', async () => {
+    const first = await send(`${url}/bank/batch`, { headers: { 'x-client': 'a' } });
+    expect(first.status).toBe(200);
+    const second = send(`${url}/bank/batch`, { headers: { 'x-client': 'b' } });
+    await until(() => clock.pending >= 1, 'the second call waiting');
+    await clock.advance(100);
+    expect((await second).status).toBe(200);
+    // Without the refund the second call's slot would be at 200 ms (the first was charged 2 units of 100 ms).
+    expect(settledStarts).toEqual([0, 100]);
   });
 });

@@ -39,7 +39,6 @@ describe('decorator options', () => {
     [{ rate: 1, capacity: 2, capcity: 3 }, 'expected `capcity` to be a known option'],
     [{ rate: 1, capacity: 2, mode: 'reject', fairBy: 'ip' }, "expected `fairBy` to be a bucket in wait mode (`mode: 'wait'`, the leaky bucket's default)"],
     [{ rate: 1, capacity: 2, fairBy: 'ip', dryRun: true }, 'expected `fairBy` to be an enforced limit (not `dryRun`)'],
-    [{ rate: 1, capacity: 2, fairBy: 'ip', settle: () => 1 }, 'expected `fairBy` to be a limit without `settle`'],
     [{ rate: 1, capacity: 2, fairBy: { header: '' } }, 'expected `fairBy.header` to be a non-empty string'],
     [{ rate: 1, capacity: 2, fairBy: 'merchant' }, "expected `fairBy` to be 'ip', 'user'"],
     [null, 'expected `options` to be an object, got null'],
