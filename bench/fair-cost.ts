@@ -87,7 +87,8 @@ async function measure(ms: number, opsPerCall: number, body: () => Promise<Count
 }
 
 async function main(job: FairCostJob): Promise<FairCostFigures> {
-  const store: LimiterStore = job.store === 'memory' ? new MemoryStore() : new RedisStore({ redis: job.redisUrl!, prefix: `bench:fair:${job.tenants}:` });
+  // A prefix of its own: the bench's Redis still holds the lines earlier repetitions left behind.
+  const store: LimiterStore = job.store === 'memory' ? new MemoryStore() : new RedisStore({ redis: job.redisUrl!, prefix: `bench:fair:${job.tenants}:${process.pid}:` });
   const admin = job.store === 'redis' ? new Redis(job.redisUrl!) : undefined;
   if (!store.enqueue || !store.claim || !store.leave) throw new Error(`the ${job.store} store has no fair lines (enqueue / claim / leave) on this branch`);
   const lookaheadMs = lookaheadOf(POLICY);

@@ -9,7 +9,15 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-/** Starts the load. Each response (or error) immediately sends the next request. */
+/** Connections a load opens at once, and how long it waits before the next ones, in ms. */
+const RAMP_BATCH = 100;
+const RAMP_MS = 20;
+
+/**
+ * Starts the load. Each response (or error) immediately sends the next request. Connections open
+ * RAMP_BATCH at a time: a thousand at once overflow the server's listen backlog (511), and the
+ * connections the kernel drops come back only after SYN retries of 1, 3, 7 s, starving whole routes.
+ */
 export function startLoad(url: string, inFlight: number): Load {
   // FIFO reuse keeps every socket busy: a LIFO pool leaves some idle past the server's keep-alive
   // timeout (5 s), and reusing one as the server closes it is a client-side ECONNRESET.
@@ -43,7 +51,8 @@ export function startLoad(url: string, inFlight: number): Load {
         resolve();
       });
     });
-  const loops = Array.from({ length: inFlight }, async () => {
+  const loops = Array.from({ length: inFlight }, async (_, i) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(i / RAMP_BATCH) * RAMP_MS));
     while (!stopped) await one();
   });
   return {

@@ -7,26 +7,21 @@ import { isRunning, startSentinelSetup, waitFor, type SentinelSetup } from '../s
 import { SpreadLoad } from './spread-load';
 import { ALLOWED_STATUSES, CAPACITY, failoverController, POLICIES, RATE, recordDecisions, whereOf, type Policy, type SeenDecision } from './failover-routes';
 
-/** Requests kept in flight across the three routes. */
-// 1,000 in flight is what issue 15 asks; on this 2-core VM the load's own connections to the third route then
-// starve for seconds at random (its process, the app and five Redis processes share the cores), and the route has
-// nothing to show during the failover. 300 keeps every route busy throughout; `IN_FLIGHT=1000 npx jest test/failover/sentinel`
-// measures the issue's figure (in the notes and the README).
-const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 300);
+/** Requests kept in flight across the three routes (the issue's figure; IN_FLIGHT=300 for a lighter run). */
+const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 1000);
 /** Roomy, as in the chaos tests: 1,000 requests in flight on 2 cores keep Redis replies ~100 ms away; the point is a dead master, not a slow one. */
 const STORE_TIMEOUT_MS = 1000;
 /**
  * Generous bounds, so that a failover that never completes fails the test instead of hanging it.
- * The return is measured and logged, not held to the issue's 2 s here: under 1,000 requests in
- * flight an event-loop turn takes up to ~1.5 s on this 2-core VM, and a reconnect through
- * Sentinel takes several (a new connection to a sentinel, its answers, the master, then the
- * breaker's probe). Measured: ~0.5 s after the promotion with 100 in flight, 2.5-8.5 s with 1,000
- * (the VM shared with other work); the client alone, idle, is back ~0.1 s after it.
+ * The return is measured and logged, not asserted against the issue's 2 s (no timed assertions on
+ * this VM). Measured with 1,000 in flight: 0.40-0.54 s after the promotion, with the store's
+ * connection lent to the announced master (lib/stores/redis/redis-connection.ts); 2.7-3.9 s before,
+ * when the client went back through the sentinels (three event-loop turns of 250-520 ms each here).
  */
 const PROMOTION_WAIT_MS = 15_000;
 const RETURN_WAIT_MS = 15_000;
 
-describe('Sentinel: the master killed (SIGKILL) under 300 requests in flight', () => {
+describe(`Sentinel: the master killed (SIGKILL) under ${IN_FLIGHT} requests in flight`, () => {
   let setup: SentinelSetup;
   let app: INestApplication;
   let decisions: SeenDecision[];

@@ -8,6 +8,7 @@ import type { FairEntry } from '../../lib/stores/limiter-store';
 import { FairCaller } from '../../lib/stores/redis/fair-caller';
 import { fairKeys } from '../../lib/stores/redis/fair-keys';
 import { loadFairScript } from '../../lib/stores/redis/fair-script';
+import { RedisConnection } from '../../lib/stores/redis/redis-connection';
 import { RedisKeyNames } from '../../lib/stores/redis/redis-key-names';
 import { redisKey } from '../../lib/stores/redis/redis-keys';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
@@ -172,7 +173,7 @@ describe('fair.lua against lib/core/fair-queue (differential)', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const prefix = uniquePrefix('fair-differential');
     const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
-    const caller = new FairCaller(client, loadFairScript(), new RedisKeyNames(prefix), Promise.resolve());
+    const caller = new FairCaller(new RedisConnection(client), loadFairScript(), new RedisKeyNames(prefix), Promise.resolve());
     const buckets = new Map<string, FairBucket>();
     const bucketId = (policy: GcraPolicy, key: string) => `${policy.id}\u0000${key}`;
     // A tenant's weight changes now and then (the core takes the latest).

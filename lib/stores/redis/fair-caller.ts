@@ -4,7 +4,7 @@ import { RedisKeyTypeError } from './gcra-replay';
 import { fairKeys } from './fair-keys';
 import { fairArgs, type FairOp, type FairScript } from './fair-script';
 import type { RedisKeyNames } from './redis-key-names';
-import type { RedisClient } from './redis-store-options';
+import type { RedisConnection } from './redis-connection';
 
 /**
  * Runs fair.lua, one call per operation (a fair bucket's operations are per request and rare next
@@ -14,7 +14,7 @@ import type { RedisClient } from './redis-store-options';
  */
 export class FairCaller {
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly script: FairScript,
     private readonly names: RedisKeyNames,
     /** Settles once the client first connects (or fails to): until then calls wait for it. */
@@ -44,10 +44,11 @@ export class FairCaller {
 
   /** One EVALSHA or EVAL, written at once (as GcraBatcher does: not through auto-pipelining). */
   private run(name: 'evalsha' | 'eval', script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const prefix = this.client.options.keyPrefix ?? '';
+    const client = this.connection.client;
+    const prefix = client.options.keyPrefix ?? '';
     const command = new Command(name, [], { replyEncoding: 'utf8' });
     command.args = [script, String(keys.length), ...keys.map((key) => prefix + key), ...args];
-    void this.client.sendCommand(command);
+    void client.sendCommand(command);
     return command.promise;
   }
 }

@@ -5,7 +5,7 @@ import { replayBatch } from './gcra-replay';
 import type { GcraScript } from './gcra-script';
 import type { RefusalCache } from './refusal-cache';
 import type { RedisKeyNames } from './redis-key-names';
-import type { RedisClient } from './redis-store-options';
+import type { RedisConnection } from './redis-connection';
 
 /** How many script calls may be in flight at once per hash slot: Redis works on one while the next is written and the last is replayed. */
 export const MAX_IN_FLIGHT = 4;
@@ -41,7 +41,7 @@ export class GcraBatcher {
   private readonly flushQueue = (): void => this.flush();
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly script: GcraScript,
     private readonly names: RedisKeyNames,
     private readonly refusals: RefusalCache,
@@ -49,7 +49,7 @@ export class GcraBatcher {
     /** Settles once the client first connects (or fails to): until then calls wait for it. */
     private readonly connected: Promise<unknown>,
   ) {
-    client.on('ready', () => {
+    connection.onReady(() => {
       this.cold = true;
     });
   }
@@ -65,7 +65,7 @@ export class GcraBatcher {
     this.scheduled = true;
     // Without a connection the call fails at once; a caller that retries in a loop would then
     // never let the event loop run (nor the reconnect it waits for): wait one turn instead.
-    if (this.client.status === 'ready') process.nextTick(this.flushQueue);
+    if (this.connection.client.status === 'ready') process.nextTick(this.flushQueue);
     else setImmediate(this.flushQueue);
   }
 
@@ -100,7 +100,7 @@ export class GcraBatcher {
   private bySlot(records: readonly BatchRecord[]): Map<number, BatchRecord[]> {
     const groups = new Map<number, BatchRecord[]>();
     for (const record of records) {
-      const slot = this.client.isCluster && record.entries.length > 0 ? this.names.slotOf(record.entries[0].key) : 0;
+      const slot = this.connection.client.isCluster && record.entries.length > 0 ? this.names.slotOf(record.entries[0].key) : 0;
       const group = groups.get(slot);
       if (group) group.push(record);
       else groups.set(slot, [record]);
@@ -141,7 +141,8 @@ export class GcraBatcher {
   /** One EVALSHA or EVAL, written at once (not through auto-pipelining). */
   private run(name: 'evalsha' | 'eval', script: string, batch: GcraBatch): Promise<unknown> {
     const { keys, args } = batch;
-    const prefix = this.client.options.keyPrefix ?? '';
+    const client = this.connection.client;
+    const prefix = client.options.keyPrefix ?? '';
     const flat: string[] = new Array(2 + keys.length + args.length);
     flat[0] = script;
     flat[1] = String(keys.length);
@@ -151,7 +152,7 @@ export class GcraBatcher {
     // which for a batch of thousands of them was the costliest step of a decision.
     const command = new Command(name);
     command.args = flat;
-    void this.client.sendCommand(command);
+    void client.sendCommand(command);
     return command.promise;
   }
 }

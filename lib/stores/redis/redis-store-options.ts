@@ -81,13 +81,14 @@ export const LIMITER_CLIENT_OPTIONS: RedisOptions = {
   updateSentinels: false,
 };
 
-/** The client the store uses, and whether it is the store's to close. */
-export function connect(redis: RedisStoreOptions['redis']): { client: RedisClient; owned: boolean } {
+/** The client the store uses, whether it is the store's to close, and the options it made it from. */
+export function connect(redis: RedisStoreOptions['redis']): { client: RedisClient; owned: boolean; options?: RedisOptions } {
   if (isRedisClient(redis)) return { client: redis, owned: false };
-  const client = typeof redis === 'string' ? new Redis(redis, LIMITER_CLIENT_OPTIONS) : new Redis({ ...LIMITER_CLIENT_OPTIONS, ...redis });
+  const options = typeof redis === 'string' ? undefined : { ...LIMITER_CLIENT_OPTIONS, ...redis };
+  const client = options ? new Redis(options) : new Redis(redis as string, LIMITER_CLIENT_OPTIONS);
   // The failure policy handles a down Redis; without a listener ioredis would print every reconnect error.
   client.on('error', () => undefined);
-  return { client, owned: true };
+  return { client, owned: true, options };
 }
 
 function expectNoBraces(where: string, field: string, value: string | undefined): void {

@@ -10,6 +10,7 @@ import type { BatchRecord } from './gcra-batch';
 import { GcraBatcher } from './gcra-batcher';
 import { loadGcraScript, type GcraOp } from './gcra-script';
 import { RefusalCache } from './refusal-cache';
+import { RedisConnection } from './redis-connection';
 import { RedisKeyNames } from './redis-key-names';
 import { fairKeys } from './fair-keys';
 import { redisKey } from './redis-keys';
@@ -35,6 +36,8 @@ export class RedisStore extends LimiterStore {
   private readonly refusals: RefusalCache;
   private readonly clock = new SystemClock(0);
   private readonly batcher: GcraBatcher;
+  /** Calls go through it: the client, or a connection it lends while the client finds a promoted master. */
+  private readonly connection: RedisConnection;
   private readonly names: RedisKeyNames;
   private readonly fair: FairCaller;
   /** Settles when the client first connects: until then calls wait for it (a client that has never connected has nothing to fail fast on). */
@@ -46,10 +49,12 @@ export class RedisStore extends LimiterStore {
     this.prefix = valid.prefix ?? '';
     this.names = new RedisKeyNames(this.prefix);
     this.refusals = new RefusalCache(valid.refusalCacheMs);
-    ({ client: this.client, owned: this.owned } = connect(valid.redis));
+    const made = connect(valid.redis);
+    ({ client: this.client, owned: this.owned } = made);
+    this.connection = new RedisConnection(this.client, made.options);
     this.connected = this.client.status === 'ready' ? Promise.resolve() : once(this.client, 'ready').catch(() => undefined);
-    this.batcher = new GcraBatcher(this.client, loadGcraScript(), this.names, this.refusals, this.clock, this.connected);
-    this.fair = new FairCaller(this.client, loadFairScript(), this.names, this.connected);
+    this.batcher = new GcraBatcher(this.connection, loadGcraScript(), this.names, this.refusals, this.clock, this.connected);
+    this.fair = new FairCaller(this.connection, loadFairScript(), this.names, this.connected);
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
@@ -91,7 +96,7 @@ export class RedisStore extends LimiterStore {
     this.refusals.forget(policyId, key);
     await this.connected;
     // The bucket and its fair line, if it has one (all in one slot): holders whose places are gone ask again.
-    await this.client.del(...fairKeys(redisKey(this.prefix, policyId, key)));
+    await this.connection.client.del(...fairKeys(redisKey(this.prefix, policyId, key)));
   }
 
   /** On Cluster, the master serving the key's slot (`host:port`), as the client's slot table says now. */
@@ -114,11 +119,12 @@ export class RedisStore extends LimiterStore {
   }
 
   onReachable(listener: () => void): void {
-    this.client.on('ready', listener);
+    this.connection.onReady(listener);
   }
 
   /** Closes the connection if the store opened it; a client passed in is left to its owner. */
   async close(): Promise<void> {
+    this.connection.close();
     if (!this.owned) return;
     // QUIT waits for a reply a hung server never sends: give it a moment, then drop the socket.
     const quit = this.client.quit().catch(() => undefined);
