@@ -27,9 +27,9 @@ export interface FairRequest {
 /** What `enqueue` decided. */
 export type EnqueueResult =
   /** In line: come back (claim) in `estimateMs` (0: now). `pushedOut`: ids of other tickets that lost their place to it. */
-  | { readonly status: 'admitted'; readonly estimateMs: number; readonly pushedOut: readonly string[] }
+  | { readonly status: 'admitted'; readonly estimateMs: number; readonly freePlaces: number; readonly pushedOut: readonly string[] }
   /** No place: `retryAfterMs` > 0, Infinity when the policy can never admit this cost or the input is invalid. */
-  | { readonly status: 'refused'; readonly retryAfterMs: number; readonly pushedOut: readonly string[] };
+  | { readonly status: 'refused'; readonly retryAfterMs: number; readonly freePlaces: number; readonly pushedOut: readonly string[] };
 
 /** How a claim is decided. */
 export interface ClaimOptions {
@@ -149,20 +149,20 @@ export function enqueue(state: FairState, now: number, policy: GcraPolicy, reque
   const { id, tenant: name, cost, graceMs } = request;
   const weight = request.weight ?? 1;
   if (!positive(cost) || !positive(weight) || cost > policy.capacity || !admissible(policy, cost)) {
-    return { status: 'refused', retryAfterMs: Infinity, pushedOut: [] };
+    return { status: 'refused', retryAfterMs: Infinity, freePlaces: freePlaces(state, policy), pushedOut: [] };
   }
   dropExpiredHeads(state, now);
   const held = state.tickets.get(id);
   if (held !== undefined) {
     const estimateMs = estimateOf(state, now, policy, held, 0);
     setExpiry(state, held, now + estimateMs + graceMs);
-    return { status: 'admitted', estimateMs, pushedOut: [] };
+    return { status: 'admitted', estimateMs, freePlaces: freePlaces(state, policy), pushedOut: [] };
   }
   if (fairIdle(state, now)) forgetTenants(state);
   let pushedOut: string[] = [];
   if (state.units + cost > policy.capacity) {
     const plan = pushOutPlan(state, policy.capacity, name, weight, cost);
-    if (plan === undefined) return { status: 'refused', retryAfterMs: retryAfterOf(state, now, policy, cost), pushedOut: [] };
+    if (plan === undefined) return { status: 'refused', retryAfterMs: retryAfterOf(state, now, policy, cost), freePlaces: freePlaces(state, policy), pushedOut: [] };
     for (const ticket of plan) removeTicket(state, ticket, false);
     pushedOut = plan.map((ticket) => ticket.id);
   }
@@ -179,7 +179,12 @@ export function enqueue(state: FairState, now: number, policy: GcraPolicy, reque
   addTicket(state, ticket);
   const estimateMs = estimateOf(state, now, policy, ticket, 0);
   setExpiry(state, ticket, now + estimateMs + graceMs);
-  return { status: 'admitted', estimateMs, pushedOut };
+  return { status: 'admitted', estimateMs, freePlaces: freePlaces(state, policy), pushedOut };
+}
+
+/** The places of the room (cost units) no ticket holds: what a caller is told is `remaining`. */
+function freePlaces(state: FairState, policy: GcraPolicy): number {
+  return Math.max(0, policy.capacity - state.units);
 }
 
 /**

@@ -19,13 +19,15 @@ export function lookaheadOf(policy: GcraPolicy): number {
 /**
  * What a caller is told of a place in a fair line: admitted, with `delayMs` the expected wait for
  * its turn (it may move: a newcomer with a smaller share used goes first), or refused, its tenant
- * holding its share of places, with when one is expected to free.
+ * holding its share of places, with when one is expected to free; `remaining`: the places of the
+ * line no request holds.
  */
 export function fairDecision(entry: FairEntry, result: EnqueueResult): Decision {
   const { policy } = entry;
   const allowed = result.status === 'admitted';
   const delayMs = allowed ? result.estimateMs : 0;
   const retryAfterMs = allowed ? 0 : result.retryAfterMs;
-  const part = { name: policy.id, allowed, limit: policy.capacity, remaining: 0, retryAfterMs, resetMs: delayMs, delayMs, emissionMs: policy.emissionMs };
-  return { allowed, limit: policy.capacity, remaining: 0, retryAfterMs, resetMs: delayMs, delayMs, policies: [part], source: 'store' };
+  const remaining = Math.floor(result.freePlaces);
+  const part = { name: policy.id, allowed, limit: policy.capacity, remaining, retryAfterMs, resetMs: delayMs, delayMs, emissionMs: policy.emissionMs };
+  return { allowed, limit: policy.capacity, remaining, retryAfterMs, resetMs: delayMs, delayMs, policies: [part], source: 'store' };
 }

@@ -43,11 +43,11 @@ export function fairArgs(op: FairOp, entry: FairEntry, lookaheadMs: number): str
   ];
 }
 
-/** An enqueue's reply: { now, 'a', estimateMs, ...pushedOut } or { now, 'r', retryAfterMs }. */
+/** An enqueue's reply: { now, 'a', estimateMs, freePlaces, ...pushedOut } or { now, 'r', retryAfterMs, freePlaces }. */
 export function enqueueVerdict(reply: unknown[]): FairVerdict<EnqueueResult> {
   const now = fromReply(reply[0]);
-  if (reply[1] === 'a') return { now, result: { status: 'admitted', estimateMs: fromReply(reply[2]), pushedOut: reply.slice(3).map(String) } };
-  if (reply[1] === 'r') return { now, result: { status: 'refused', retryAfterMs: fromReply(reply[2]), pushedOut: [] } };
+  if (reply[1] === 'a') return { now, result: { status: 'admitted', estimateMs: fromReply(reply[2]), freePlaces: fromReply(reply[3]), pushedOut: reply.slice(4).map(String) } };
+  if (reply[1] === 'r') return { now, result: { status: 'refused', retryAfterMs: fromReply(reply[2]), freePlaces: fromReply(reply[3]), pushedOut: [] } };
   throw unexpected(reply);
 }
 

@@ -19,7 +19,7 @@
 --              (start, seq) order: its newest ticket is one ZREVRANGEBYLEX
 -- ARGV: op ('e' enqueue, 'c' claim, 'l' leave), kind (as gcra.lua), emissionMs, tauMs, maxWaitMs,
 --       capacity, id, tenant, weight, cost, graceMs, lookaheadMs, floor ('' for none)
--- Reply: { now, then: enqueue 'a' estimateMs pushedOut... | 'r' retryAfterMs;
+-- Reply: { now, then: enqueue 'a' estimateMs freePlaces pushedOut... | 'r' retryAfterMs freePlaces;
 --          claim 'g' departureAt delayMs tat | 'w' estimateMs | 'x' (gone); leave 1 | 0 }
 -- Numbers travel as text ('%.17g' here, String(x) in JS: both exact; Infinity as 'inf').
 --
@@ -271,24 +271,29 @@ local function fairIdle()
   return call('ZCARD', K_ORDER) == 0 and (storedTat == nil or storedTat - now <= EPSILON_MS)
 end
 
+-- fair-queue.ts freePlaces: the places of the room no ticket holds
+local function freePlaces()
+  return format('%.17g', max(0, capacity - units))
+end
+
 local function enqueue()
   local name, weight, cost, graceMs = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-  if not positive(cost) or not positive(weight) or cost > capacity or not admissible(cost) then return { 'r', 'inf' } end
+  if not positive(cost) or not positive(weight) or cost > capacity or not admissible(cost) then return { 'r', 'inf', freePlaces() } end
   dropExpiredHeads()
   local held = readTicket(id)
   if held ~= nil then
     local estimateMs = estimateOf(held, 0)
     expireAt(held, now + estimateMs + graceMs)
-    return { 'a', format('%.17g', estimateMs) }
+    return { 'a', format('%.17g', estimateMs), freePlaces() }
   end
   if fairIdle() then forgetTenants() end
-  local reply = { 'a', '' }
+  local reply = { 'a', '', '' }
   if units + cost > capacity then
     local plan = pushOutPlan(name, weight, cost)
-    if plan == nil then return { 'r', format('%.17g', retryAfterOf(cost)) } end
+    if plan == nil then return { 'r', format('%.17g', retryAfterOf(cost)), freePlaces() } end
     for i = 1, #plan do
       removeTicket(plan[i], false)
-      reply[i + 2] = plan[i].id
+      reply[i + 3] = plan[i].id
     end
   end
   local tenant = readTenant(name)
@@ -303,6 +308,7 @@ local function enqueue()
   local estimateMs = estimateOf(t, 0)
   expireAt(t, now + estimateMs + graceMs)
   reply[2] = format('%.17g', estimateMs)
+  reply[3] = freePlaces()
   return reply
 end
 

@@ -93,9 +93,9 @@ describe('fair queue: places in the waiting room', () => {
   it('lets B in by pushing out the newest of A, who filled the room; then refuses A and admits B', () => {
     const state = createFairState();
     for (let k = 0; k < 10; k++) expect(take(state, `A${k}`, 'A').status).toBe('admitted');
-    expect(take(state, 'B0', 'B')).toEqual({ status: 'admitted', estimateMs: 100, pushedOut: ['A9'] });
+    expect(take(state, 'B0', 'B')).toEqual({ status: 'admitted', estimateMs: 100, freePlaces: 0, pushedOut: ['A9'] });
     const refused = take(state, 'A10', 'A');
-    expect(refused).toEqual({ status: 'refused', retryAfterMs: 100, pushedOut: [] });
+    expect(refused).toEqual({ status: 'refused', retryAfterMs: 100, freePlaces: 0, pushedOut: [] });
     expect(take(state, 'B1', 'B')).toMatchObject({ status: 'admitted', pushedOut: ['A8'] });
     expect(state.units).toBe(10);
     expect(peekTenant(state, room, 'A')).toEqual({ waiting: 8, freePlaces: 0 });
@@ -121,7 +121,7 @@ describe('fair queue: places in the waiting room', () => {
   it('refuses a cost the policy can never admit, and invalid weights or costs, with Infinity', () => {
     const state = createFairState();
     expect(take(state, 'x', 'A').status).toBe('admitted');
-    expect(enqueue(state, 0, room, { id: 'big', tenant: 'A', cost: 11, graceMs: 0 })).toEqual({ status: 'refused', retryAfterMs: Infinity, pushedOut: [] });
+    expect(enqueue(state, 0, room, { id: 'big', tenant: 'A', cost: 11, graceMs: 0 })).toEqual({ status: 'refused', retryAfterMs: Infinity, freePlaces: 9, pushedOut: [] });
     for (const weight of [0, -1, Infinity, Number.NaN]) {
       expect(enqueue(state, 0, room, { id: 'w', tenant: 'A', cost: 1, weight, graceMs: 0 }).status).toBe('refused');
     }
