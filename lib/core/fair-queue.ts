@@ -228,8 +228,3 @@ export function leave(state: FairState, id: string): boolean {
 export function fairIdle(state: FairState, now: number): boolean {
   return state.order.size === 0 && (state.tat === undefined || state.tat - now <= EPSILON_MS);
 }
-
-/** A tenant's view, for headers: its units waiting, and the places free in the room now. */
-export function peekTenant(state: FairState, policy: GcraPolicy, tenant: string): { readonly waiting: number; readonly freePlaces: number } {
-  return { waiting: state.tenants.get(tenant)?.waiting ?? 0, freePlaces: Math.max(0, policy.capacity - state.units) };
-}

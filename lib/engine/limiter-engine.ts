@@ -127,7 +127,8 @@ export class LimiterEngine {
   async enqueue(entry: FairEntry, context: DecideContext = UNREPORTED): Promise<FairTurn> {
     const sentAt = this.clock.now();
     try {
-      const { now, result } = await this.store.enqueue!(this.flooredFair(entry));
+      // No floor: a place reserves no slot (a claim carries the floor, when it commits one).
+      const { now, result } = await this.store.enqueue!(entry);
       this.offset.observe(now, sentAt, this.clock.now());
       const decision = fairDecision(entry, result);
       this.report(context, entry.key, decision, now);

@@ -17,11 +17,6 @@ export class FairLines {
 
   constructor(private readonly table: KeyTable) {}
 
-  /** How many buckets have a line now (for tests: it falls back to 0). */
-  get size(): number {
-    return this.lines.size;
-  }
-
   enqueue(entry: FairEntry, now: number): EnqueueResult {
     return this.with(entry, now, (bucket) =>
       enqueue(bucket.state, now, entry.policy, { id: entry.ticket, tenant: entry.tenant, weight: entry.weight, cost: entry.cost, graceMs: entry.graceMs }),

@@ -146,11 +146,6 @@ export class MemoryStore extends LimiterStore {
     this.fair.leave(entry, this.clock.now());
   }
 
-  /** How many fair buckets hold a line now (0 once every one is idle: the state is bounded by what waits). */
-  get fairLines(): number {
-    return this.fair.size;
-  }
-
   async reset(policyId: string, key: string): Promise<void> {
     this.table.delete(policyId, key);
     this.fair.forget(policyId, key);

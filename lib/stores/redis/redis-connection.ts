@@ -71,7 +71,7 @@ export class RedisConnection {
   private lend(options: RedisOptions, host: string, port: number): void {
     this.giveBack();
     const { sentinels: _sentinels, name: _name, ...direct } = options;
-    const lent = new Redis({ ...direct, host, port, lazyConnect: false });
+    const lent = new Redis({ ...direct, host, port });
     lent.on('error', () => undefined);
     lent.once('ready', () => {
       if (this.lent !== lent) return;

@@ -1,4 +1,4 @@
-import { claim, enqueue, fairIdle, leave, peekTenant } from '../../../lib/core/fair-queue';
+import { claim, enqueue, fairIdle, leave } from '../../../lib/core/fair-queue';
 import { createFairState, type FairState } from '../../../lib/core/fair-state';
 import { policy } from './bucket';
 import { drive, type Commit } from './fair-driver';
@@ -98,7 +98,7 @@ describe('fair queue: places in the waiting room', () => {
     expect(refused).toEqual({ status: 'refused', retryAfterMs: 100, freePlaces: 0, pushedOut: [] });
     expect(take(state, 'B1', 'B')).toMatchObject({ status: 'admitted', pushedOut: ['A8'] });
     expect(state.units).toBe(10);
-    expect(peekTenant(state, room, 'A')).toEqual({ waiting: 8, freePlaces: 0 });
+    expect(state.tenants.get('A')?.waiting).toBe(8);
     expect(claim(state, 0, room, 'A9', onTime)).toEqual({ status: 'gone' });
     // B's tickets start at V = 0 like A's first: B0 is second in line, behind A0
     expect([...state.order].map((t) => t.id).slice(0, 3)).toEqual(['A0', 'B0', 'A1']);
