@@ -7,6 +7,8 @@ interface Held {
   readonly tats: number[];
   /** The latest state of the bucket the store has reported to this process (its own slots included). */
   seen: number;
+  /** Whether it waits in `letGo` (once at most). */
+  letGo: boolean;
 }
 
 /**
@@ -17,11 +19,17 @@ interface Held {
  * request instead of handing out slots on top of the held ones (lib/core/gcra `floored`). The
  * reported state covers the other processes' slots up to this process's last decision, so what
  * can still overlap after a loss is what they reserved since. While nothing is lost the floor is
- * never ahead of the store: tats only grow, but for a cancel, which is mirrored here. A bucket is
- * forgotten once none of its requests waits: the map is bounded by the requests held.
+ * never ahead of the store: tats only grow, but for a cancel, which is mirrored here.
+ * A bucket on which this process no longer holds anything is kept until the state it last saw
+ * has passed: until then that state still bounds slots other processes hold (a process whose own
+ * requests have all started, deciding first after a loss, would otherwise hand out slots from
+ * "now" on top of theirs, a whole batch of them at once). So the map is bounded by the requests
+ * held and the buckets used within the longest wait.
  */
 export class HeldSlots {
   private readonly buckets = new Map<string, Held>();
+  /** Buckets nothing is held on any more, in the order they were let go: forgotten once their state has passed. */
+  private readonly letGo: { readonly bucket: string; readonly held: Held }[] = [];
 
   /** The entries with their floors, or the same array when this process holds nothing on them. */
   floored(entries: readonly StoreEntry[]): readonly StoreEntry[] {
@@ -36,12 +44,24 @@ export class HeldSlots {
     return out ?? entries;
   }
 
-  /** Notes the state a decision left (charged or not) on the buckets this process holds slots on. */
-  observe(entries: readonly StoreEntry[], tats: readonly number[]): void {
+  /**
+   * Notes the state a decision left (charged or not) on the buckets this process holds slots on, at
+   * the store's `now`: buckets let go whose state has passed by then are forgotten.
+   */
+  observe(entries: readonly StoreEntry[], tats: readonly number[], now: number): void {
     if (this.buckets.size === 0) return;
     for (let i = 0; i < entries.length; i++) {
       const held = this.buckets.get(bucketOf(entries[i]));
       if (held !== undefined && tats[i] > held.seen) held.seen = tats[i];
+    }
+    // The first let go that is held again leaves the queue (it comes back when let go again); the
+    // first still let go stays until its state has passed, at most the longest wait.
+    while (this.letGo.length > 0) {
+      const { bucket, held } = this.letGo[0];
+      if (held.tats.length === 0 && held.seen > now) break;
+      this.letGo.shift();
+      held.letGo = false;
+      if (held.tats.length === 0) this.buckets.delete(bucket);
     }
   }
 
@@ -50,11 +70,24 @@ export class HeldSlots {
     for (let i = 0; i < entries.length; i++) {
       const bucket = bucketOf(entries[i]);
       const held = this.buckets.get(bucket);
-      if (held === undefined) this.buckets.set(bucket, { tats: [tats[i]], seen: tats[i] });
+      if (held === undefined) this.buckets.set(bucket, { tats: [tats[i]], seen: tats[i], letGo: false });
       else {
         held.tats.push(tats[i]);
         if (tats[i] > held.seen) held.seen = tats[i];
       }
+    }
+  }
+
+  /**
+   * Mirrors the refunds of a settle (`deltas` < 0) on the state seen, as the store makes them (only
+   * where the reservation is still the last: see core/gcra `settle`), so that a floor never undoes
+   * a refund. A charge only moves the store ahead of what was seen, which a floor never undoes.
+   */
+  refunded(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): void {
+    if (this.buckets.size === 0) return;
+    for (let i = 0; i < entries.length; i++) {
+      const held = this.buckets.get(bucketOf(entries[i]));
+      if (held !== undefined && deltas[i] < 0) held.seen = cancel(held.seen, reservedTats[i], -deltas[i] * entries[i].policy.emissionMs)!;
     }
   }
 
@@ -69,8 +102,11 @@ export class HeldSlots {
       const at = held?.tats.lastIndexOf(tats[i]) ?? -1;
       if (at < 0) continue;
       held!.tats.splice(at, 1);
-      if (held!.tats.length === 0) this.buckets.delete(bucket);
-      else if (givenBack) held!.seen = cancel(held!.seen, tats[i], entries[i].cost * entries[i].policy.emissionMs)!;
+      if (givenBack) held!.seen = cancel(held!.seen, tats[i], entries[i].cost * entries[i].policy.emissionMs)!;
+      if (held!.tats.length === 0 && !held!.letGo) {
+        held!.letGo = true;
+        this.letGo.push({ bucket, held: held! });
+      }
     }
   }
 }

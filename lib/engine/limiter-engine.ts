@@ -100,7 +100,7 @@ export class LimiterEngine {
     const at = this.clock.now();
     const result = this.store.decideNow!(this.held.floored(entries));
     const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
-    this.held.observe(entries, reservation.tats);
+    this.held.observe(entries, reservation.tats, result.now);
     return reservation;
   }
 
@@ -115,7 +115,7 @@ export class LimiterEngine {
       return this.undecided(entries, context);
     }
     const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
-    this.held.observe(entries, reservation.tats);
+    this.held.observe(entries, reservation.tats, result.now);
     return reservation;
   }
 
@@ -176,7 +176,7 @@ export class LimiterEngine {
       if (result.status === 'go') {
         const entries = [entry];
         const reservation: Reservation = { decision: turn.decision, entries, tats: [result.tat], now: claimed.now, departAt: result.departureAt + offset, store: this.store };
-        this.held.observe(entries, reservation.tats);
+        this.held.observe(entries, reservation.tats, claimed.now);
         await this.hold(reservation, signal);
         return { decision: turn.decision, slot: result.departureAt, reservation };
       }
@@ -247,6 +247,7 @@ export class LimiterEngine {
     if (!allowed || source === 'open' || source === 'closed') return;
     const deltas = reservation.entries.map((e, i) => actualCosts[i] - e.cost);
     if (deltas.every((delta) => delta === 0)) return;
+    if (reservation.store === this.store) this.held.refunded(reservation.entries, reservation.tats, deltas);
     await reservation.store.settle(reservation.entries, reservation.tats, deltas).catch(() => undefined);
   }
 
