@@ -7,16 +7,17 @@ export interface GuardedCall {
 }
 
 /**
- * The calls started in one tick, behind one deadline: one timer for all of them (not an
- * AbortSignal and a sleeping promise per call), cancelled as soon as the last one is answered.
- * The group fails at most once per part of the store, however many of its calls fail there: one
- * failed batch is one failure.
+ * The calls started in one tick, behind one deadline (a group is the unit the deadline watch
+ * checks, not a call: no timer, AbortSignal or promise per call). The group fails at most once per
+ * part of the store, however many of its calls fail there: one failed batch is one failure.
  */
 export class DeadlineGroup {
   readonly calls: GuardedCall[] = [];
   /** Calls of the group not answered yet. */
   unanswered = 0;
-  /** The parts of the store whose failure in this group has been counted already. */
-  readonly failed = new Set<string>();
-  readonly timer = new AbortController();
+  /** The parts of the store whose failure in this group has been counted already (made on the first failure). */
+  failed?: Set<string>;
+
+  /** @param deadline when the calls still unanswered fail, on the guard's clock */
+  constructor(readonly deadline: number) {}
 }

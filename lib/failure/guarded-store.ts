@@ -5,6 +5,7 @@ import type { ClaimResult, EnqueueResult } from '../core/fair-queue';
 import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../stores/limiter-store';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker';
 import { DeadlineGroup, type GuardedCall } from './deadline-group';
+import { DeadlineWatch } from './deadline-watch';
 import { DEFAULTS } from '../core/defaults';
 
 /** How long a store may take, and when to stop asking it. */
@@ -12,9 +13,6 @@ export interface GuardOptions extends BreakerOptions {
   /** The longest a store call may take before the request is decided without it, in ms. @default 200 */
   timeoutMs?: number;
 }
-
-/** Why a group's timer is stopped early (a reason given, so no DOMException is made per group). */
-const ANSWERED = Object.freeze({ answered: true });
 
 /** The one part of a store that fails as a whole. */
 const WHOLE = '';
@@ -48,6 +46,7 @@ export class GuardedStore extends LimiterStore {
   private readonly closeGroup = (): void => {
     this.open = undefined;
   };
+  private readonly deadlines: DeadlineWatch;
 
   constructor(
     readonly inner: LimiterStore,
@@ -57,6 +56,7 @@ export class GuardedStore extends LimiterStore {
   ) {
     super();
     this.timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
+    this.deadlines = new DeadlineWatch(clock, (group) => this.expire(group));
     inner.onReachable(() => {
       for (const breaker of this.breakers.values()) breaker.probeNow();
     });
@@ -101,6 +101,7 @@ export class GuardedStore extends LimiterStore {
   }
 
   close(): Promise<void> {
+    this.deadlines.stop();
     return this.inner.close();
   }
 
@@ -173,16 +174,13 @@ export class GuardedStore extends LimiterStore {
     });
   }
 
-  /** The open group, or a new one with its deadline running. */
+  /** The open group, or a new one with its deadline watched. */
   private group(): DeadlineGroup {
     let group = this.open;
     if (!group) {
-      const created = (group = this.open = new DeadlineGroup());
+      group = this.open = new DeadlineGroup(this.clock.now() + this.timeoutMs);
       process.nextTick(this.closeGroup);
-      this.clock.sleep(this.timeoutMs, created.timer.signal).then(
-        () => this.expire(created),
-        () => undefined,
-      );
+      this.deadlines.watch(group);
     }
     return group;
   }
@@ -192,7 +190,8 @@ export class GuardedStore extends LimiterStore {
     if (pending.settled) return true;
     pending.settled = true;
     if (--group.unanswered === 0) {
-      group.timer.abort(ANSWERED);
+      // Its calls are let go at once; the watch drops the group when it next wakes up.
+      group.calls.length = 0;
       if (this.open === group) this.open = undefined;
     }
     return false;
@@ -220,6 +219,7 @@ export class GuardedStore extends LimiterStore {
 
   private countFailure(group: DeadlineGroup, domain: string, error: Error): void {
     this.lastError = error;
+    group.failed ??= new Set();
     if (group.failed.has(domain)) return;
     group.failed.add(domain);
     this.breakers.get(domain)?.failure();

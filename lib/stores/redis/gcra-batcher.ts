@@ -1,4 +1,5 @@
 import { Command } from 'ioredis';
+import { BatchSettlement } from './batch-settlement';
 import type { Clock } from '../../core/clock';
 import { GcraBatch, PolicyArgs, type BatchRecord } from './gcra-batch';
 import { replayBatch } from './gcra-replay';
@@ -81,7 +82,7 @@ export class GcraBatcher {
         for (const record of group.slice(sent, sent + MAX_BATCH)) batch.add(record);
         sent += batch.records.length;
         this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
-        void this.send(batch).finally(() => {
+        void this.send(batch, slot).finally(() => {
           const left = this.inFlight.get(slot)! - 1;
           if (left === 0) this.inFlight.delete(slot);
           else this.inFlight.set(slot, left);
@@ -108,16 +109,16 @@ export class GcraBatcher {
     return groups;
   }
 
-  private async send(batch: GcraBatch): Promise<void> {
+  private async send(batch: GcraBatch, slot: number): Promise<void> {
     if (!this.ready) {
       await this.connected;
       this.ready = true;
     }
-    await this.call(batch);
+    await this.call(batch, slot);
   }
 
   /** One script call; never rejects: every request of the batch is settled, one way or the other. */
-  private async call(batch: GcraBatch): Promise<void> {
+  private async call(batch: GcraBatch, slot: number): Promise<void> {
     const sentAt = this.clock.now();
     let reply: unknown;
     try {
@@ -135,7 +136,11 @@ export class GcraBatcher {
       return;
     }
     if (Array.isArray(reply)) this.refusals.observe(Number(reply[0]), sentAt, this.clock.now());
-    replayBatch(batch, reply, this.refusals, sentAt);
+    // This call alone in flight on its slot: Redis waits for the next one, so half the batch is answered at once (see BatchSettlement).
+    const alone = this.inFlight.get(slot) === 1;
+    const settlement = new BatchSettlement(batch.records, alone ? Math.ceil(batch.records.length / 2) : batch.records.length);
+    replayBatch(batch, reply, this.refusals, sentAt, settlement);
+    settlement.end();
   }
 
   /** One EVALSHA or EVAL, written at once (not through auto-pipelining). */

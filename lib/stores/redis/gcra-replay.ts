@@ -1,5 +1,6 @@
 import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../core/gcra';
 import { fromReply } from './gcra-script';
+import type { BatchSettlement } from './batch-settlement';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
 import type { RefusalCache } from './refusal-cache';
 
@@ -11,14 +12,15 @@ export class RedisKeyTypeError extends Error {}
  * queue order, from the state the script read and the `now` it used (tracking each key's tat as
  * the batch goes), so every outcome is lib/core's own number, as MemoryStore gives it. The script
  * decided whether to charge; lib/core must agree, or the two have drifted apart and that request
- * is refused with an error. Refusals are remembered in `refusals` (read after `sentAt`).
+ * is refused with an error. Refusals are remembered in `refusals` (read after `sentAt`). Each
+ * record is settled through `settlement`, which says when its caller hears of it.
  */
-export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalCache, sentAt: number): void {
+export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalCache, sentAt: number, settlement: BatchSettlement): void {
   const { records, keys, keyIndexes } = batch;
   const nkeys = keys.length;
   if (!Array.isArray(reply) || reply.length !== 1 + nkeys + records.length) {
     const error = new Error(`gcra.lua: expected ${1 + nkeys + records.length} reply values, got ${Array.isArray(reply) ? reply.length : typeof reply}`);
-    for (const r of records) r.reject(error);
+    for (let r = 0; r < records.length; r++) settlement.reject(r, error);
     return;
   }
   const now = fromReply(reply[0]);
@@ -31,9 +33,9 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
     const flag = reply[1 + nkeys + r];
-    if (flag === -1) fail(record, reply, keyIndexes, at);
-    else if (record.op === 'd') decide(record, flag === 1, tats, keyIndexes, at, now, refusals, sentAt);
-    else if (record.op === 'p') record.resolve({ now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy, e.cost)) });
+    if (flag === -1) settlement.reject(r, wrongType(record, reply, keyIndexes, at));
+    else if (record.op === 'd') decide(record, r, flag === 1, tats, keyIndexes, at, now, refusals, sentAt, settlement);
+    else if (record.op === 'p') settlement.resolve(r, { now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy, e.cost)) });
     else {
       const { entries, reservedTats, deltas } = record;
       for (let j = 0; j < entries.length; j++) {
@@ -41,7 +43,7 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
         const { policy, cost } = entries[j];
         tats[k] = record.op === 'c' ? cancel(tats[k], reservedTats![j], cost * policy.emissionMs) : settle(tats[k], reservedTats![j], now, policy, deltas![j]);
       }
-      record.resolve(undefined);
+      settlement.resolve(r, undefined);
     }
     at += record.entries.length;
   }
@@ -50,6 +52,7 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
 /** decideAll, replayed: charged to every entry only if every entry admits (a refusal may block); the script must say the same. */
 function decide(
   record: BatchRecord,
+  r: number,
   scriptCharged: boolean,
   tats: (number | undefined)[],
   keyIndexes: readonly number[],
@@ -57,6 +60,7 @@ function decide(
   now: number,
   refusals: RefusalCache,
   sentAt: number,
+  settlement: BatchSettlement,
 ): void {
   const { entries } = record;
   const n = entries.length;
@@ -78,21 +82,18 @@ function decide(
     if (scriptCharged) refusals.charged(entries[j].policy.id, entries[j].key);
   }
   if (charged !== scriptCharged) {
-    record.reject(new Error('gcra.lua and lib/core disagree on whether to charge'));
+    settlement.reject(r, new Error('gcra.lua and lib/core disagree on whether to charge'));
     return;
   }
   if (!charged) for (let j = 0; j < n; j++) refusals.remember(entries[j].policy.id, entries[j].key, tats[keyIndexes[at + j]], sentAt, record.epoch);
-  record.resolve({ now, outcomes });
+  settlement.resolve(r, { now, outcomes });
 }
 
-/** A request that touches a key of the wrong type: the script changed nothing for it. */
-function fail(record: BatchRecord, reply: unknown[], keyIndexes: readonly number[], at: number): void {
+/** The error of a request that touches a key of the wrong type: the script changed nothing for it. */
+function wrongType(record: BatchRecord, reply: unknown[], keyIndexes: readonly number[], at: number): RedisKeyTypeError {
   for (let j = 0; j < record.entries.length; j++) {
     const text = reply[keyIndexes[at + j] + 1];
-    if (typeof text === 'string' && text.startsWith('WRONGTYPE')) {
-      record.reject(new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`));
-      return;
-    }
+    if (typeof text === 'string' && text.startsWith('WRONGTYPE')) return new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`);
   }
-  record.reject(new RedisKeyTypeError('gcra.lua: a key of this request holds the wrong kind of value'));
+  return new RedisKeyTypeError('gcra.lua: a key of this request holds the wrong kind of value');
 }

@@ -121,8 +121,29 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     expect(results.map((r) => r.status === 'rejected' && (r.reason as LimiterStoreError).code)).toEqual(Array(5).fill('LIMITER_STORE_TIMEOUT'));
   });
 
-  it('stops the shared timer once every call of the tick is answered', async () => {
-    await Promise.all(Array.from({ length: 5 }, () => store.decide(entries)));
+  it('keeps one timer for the deadlines of every tick, and stops it once no call is left unanswered', async () => {
+    for (let tick = 0; tick < 10; tick++) {
+      await Promise.all(Array.from({ length: 5 }, () => store.decide(entries)));
+      await clock.advance(5);
+    }
+    expect(clock.pending).toBe(1);
+    await clock.advance(100);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("fails each tick's unanswered calls at that tick's own deadline, not the oldest one's", async () => {
+    inner.mode = 'hung';
+    const first = store.decide(entries).catch((e: LimiterStoreError) => e.code);
+    await clock.advance(60);
+    let secondSettled = false;
+    const second = store.decide(entries).catch((e: LimiterStoreError) => e.code).finally(() => (secondSettled = true));
+    await clock.advance(40);
+    expect(await first).toBe('LIMITER_STORE_TIMEOUT');
+    expect(secondSettled).toBe(false);
+    await clock.advance(59);
+    expect(secondSettled).toBe(false);
+    await clock.advance(1);
+    expect(await second).toBe('LIMITER_STORE_TIMEOUT');
     expect(clock.pending).toBe(0);
   });
 
