@@ -170,7 +170,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 
-  it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, several policies, a key of the wrong type) decide identically, and store lib/core's tats`, async () => {
+  it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, runs of one request repeated, several policies, a key of the wrong type) decide identically, and store lib/core's tats`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const next = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
@@ -184,12 +184,13 @@ describe('gcra.lua against lib/core (differential)', () => {
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0 };
+    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0, repeated: 0, repeatedWrongType: 0 };
 
     let lastNow = 0;
     const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
       next() < 0.1 ? (tats.get(`${policy.id}\u0000${key}`) ?? lastNow) + (next() - 0.3) * policy.tauMs : undefined;
     const entries = (): StoreEntry[] => {
+      if (next() < 0.02) return [{ policy: wrong, key: KEYS[0], cost: 1 }];
       const first = pick(policies);
       const chosen = next() < 0.4 ? [first, pick(policies.filter((p) => p !== first))] : [first];
       if (next() < 0.05) chosen.push(wrong);
@@ -203,7 +204,16 @@ describe('gcra.lua against lib/core (differential)', () => {
     };
     /** `tats` and `deltas`: what cancel and settle take (empty for the others). */
     type Op = { kind: 'decide' | 'peek' | 'cancel' | 'settle'; entries: StoreEntry[]; tats: number[]; deltas: number[] };
-    const operation = (): Op => {
+    // A one-entry decide repeated at once, as a hot key's requests come (gcra.lua sends them as one run).
+    let previous: Op | undefined;
+    const repeated = (): Op | undefined => {
+      if (previous?.kind !== 'decide' || previous.entries.length !== 1 || next() >= 0.3) return undefined;
+      counts.repeated++;
+      if (previous.entries[0].policy === wrong) counts.repeatedWrongType++;
+      return previous;
+    };
+    const operation = (): Op => (previous = repeated() ?? fresh());
+    const fresh = (): Op => {
       const roll = next();
       if (roll < 0.55 || reservations.length === 0) return { kind: 'decide', entries: entries(), tats: [], deltas: [] };
       if (roll < 0.7) return { kind: 'peek', entries: entries(), tats: [], deltas: [] };
@@ -216,6 +226,7 @@ describe('gcra.lua against lib/core (differential)', () => {
       op.kind === 'decide' ? store.decide(op.entries) : op.kind === 'peek' ? store.peek(op.entries) : op.kind === 'cancel' ? store.cancel(op.entries, op.tats) : store.settle(op.entries, op.tats, op.deltas);
 
     for (let round = 0; round < ROUNDS; round++) {
+      previous = undefined;
       const ops = Array.from({ length: 1 + Math.floor(next() * 40) }, operation);
       // All in one tick: one script call, one `now` (a leading peek of nothing reports it).
       const [clock, ...settled] = await Promise.allSettled([store.peek([]), ...ops.map(call)]);
@@ -285,7 +296,7 @@ describe('gcra.lua against lib/core (differential)', () => {
       counts.batches++;
     }
     expect(await client.lrange(redisKey(prefix, wrong.id, KEYS[0]), 0, -1)).toEqual(['not a tat']);
-    const covered = counts.admitted > 1000 && counts.refused > 300 && counts.repeatedKeys > 1000 && counts.multiEntry > 500 && counts.givenBack > 50 && counts.settled > 100 && counts.wrongType > 50 && counts.blocked > 20;
+    const covered = counts.admitted > 1000 && counts.refused > 300 && counts.repeatedKeys > 1000 && counts.multiEntry > 500 && counts.givenBack > 50 && counts.settled > 100 && counts.wrongType > 50 && counts.blocked > 20 && counts.repeated > 500 && counts.repeatedWrongType > 5;
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 });

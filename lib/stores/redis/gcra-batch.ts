@@ -19,15 +19,21 @@ export interface BatchRecord {
 
 /**
  * The arguments of one gcra.lua call: the requests in queue order, every key they touch once
- * (KEYS), and one argument group per request (ARGV; gcra.lua describes the format).
+ * (KEYS), every policy they use once (`policyArgs`), and one argument group per request (`args`;
+ * ARGV is the policy count, `policyArgs`, then `args`: gcra.lua describes the format).
  */
 export class GcraBatch {
   readonly records: BatchRecord[] = [];
   readonly keys: string[] = [];
+  readonly policyArgs: string[] = [];
   readonly args: string[] = [];
   /** The KEYS index (0-based) of every entry of every record, in order: what the replay walks. */
   readonly keyIndexes: number[] = [];
   private readonly indexOf = new Map<string, number>();
+  /** The run of one-entry decides the last request opened or joined, while nothing else followed it. */
+  private run?: { readonly index: number; readonly policy: GcraPolicy; readonly cost: number; readonly floor: number | undefined; count: number; readonly countAt: number };
+  /** Each policy's index in `policyArgs`, as gcra.lua numbers them (1-based, as text). */
+  private readonly policyIndexOf = new Map<GcraPolicy, string>();
 
   constructor(
     private readonly names: RedisKeyNames,
@@ -37,8 +43,13 @@ export class GcraBatch {
   /** Appends one request. */
   add(record: BatchRecord): void {
     const { op, entries, reservedTats, deltas } = record;
-    const args = this.args;
     this.records.push(record);
+    if (op === 'd' && entries.length === 1) {
+      this.addToRun(entries[0]);
+      return;
+    }
+    this.run = undefined;
+    const args = this.args;
     args.push(op, String(entries.length));
     for (let j = 0; j < entries.length; j++) {
       const { policy, key, cost } = entries[j];
@@ -46,15 +57,42 @@ export class GcraBatch {
       this.keyIndexes.push(index);
       args.push(String(index + 1));
       if (op === 'd') {
-        const p = this.policies.of(policy);
-        args.push(p[0], p[1], p[2], p[3], p[4], toArg(cost), entries[j].floor === undefined ? '' : toArg(entries[j].floor!));
+        args.push(this.policyIndex(policy), costArg(cost), floorArg(entries[j].floor));
       } else if (op === 'c') {
         args.push(toArg(reservedTats![j]), toArg(cost * policy.emissionMs));
       } else if (op === 's') {
-        const p = this.policies.of(policy);
-        args.push(p[0], p[1], toArg(reservedTats![j]), toArg(deltas![j]));
+        args.push(this.policyIndex(policy), toArg(reservedTats![j]), toArg(deltas![j]));
       }
     }
+  }
+
+  /** A one-entry decide: one more in the run before it when it is the same entry (gcra.lua's 'r'), else a new run. */
+  private addToRun(entry: StoreEntry): void {
+    const { policy, key, cost, floor } = entry;
+    const index = this.keyIndex(this.names.of(policy.id, key));
+    this.keyIndexes.push(index);
+    const run = this.run;
+    if (run && run.index === index && run.policy === policy && run.cost === cost && run.floor === floor) {
+      this.args[run.countAt] = String(++run.count);
+      return;
+    }
+    this.run = { index, policy, cost, floor, count: 1, countAt: this.args.length + 1 };
+    this.args.push('r', '1', String(index + 1), this.policyIndex(policy), costArg(cost), floorArg(floor));
+  }
+
+  /** How many policies `policyArgs` holds. */
+  get policyCount(): number {
+    return this.policyIndexOf.size;
+  }
+
+  private policyIndex(policy: GcraPolicy): string {
+    let index = this.policyIndexOf.get(policy);
+    if (index === undefined) {
+      index = String(this.policyIndexOf.size + 1);
+      this.policyIndexOf.set(policy, index);
+      this.policyArgs.push(...this.policies.of(policy));
+    }
+    return index;
   }
 
   private keyIndex(name: string): number {
@@ -66,6 +104,15 @@ export class GcraBatch {
     }
     return index;
   }
+}
+
+function costArg(cost: number): string {
+  return cost === 1 ? '1' : toArg(cost);
+}
+
+/** '' for no floor (see `floored`). */
+function floorArg(floor: number | undefined): string {
+  return floor === undefined ? '' : toArg(floor);
 }
 
 /** A policy's arguments as gcra.lua reads them (kind, emissionMs, tauMs, maxWaitMs, blockMs), encoded once per policy object. */

@@ -12,12 +12,16 @@
 --
 -- KEYS[k]   every key the batch touches, once: the state of a bucket, its tat as text (no key: no
 --           state, the same as any tat <= now).
--- ARGV      one group per request, back to back: an op letter, the number of entries n, then per
---           entry the index k of its key in KEYS and the op's arguments:
---   'd' decide:  k, kind, emissionMs, tauMs, maxWaitMs, blockMs, cost, floor ('' for none: see `floored`)
+-- ARGV      the number of policies P, then per policy (once per batch, however many requests use
+--           it) kind, emissionMs, tauMs, maxWaitMs, blockMs; then one group per request, back to
+--           back: an op letter, the number of entries n, then per entry the index k of its key in
+--           KEYS and the op's arguments (p: the index of its policy, 1-based):
+--   'd' decide:  k, p, cost, floor ('' for none: see `floored`)
+--   'r' a run of n decides of one entry each, all the same (k, p, cost, floor, given once): a hot
+--       key's requests in a row cost no arguments of their own, and get a flag each
 --   'p' peek:    k                     (the state is read, and time)
 --   'c' cancel:  k, reservedTat, increment
---   's' settle:  k, kind, emissionMs, reservedTat, deltaUnits
+--   's' settle:  k, p, reservedTat, deltaUnits
 --   kind: shape then mode, one letter each: 'tr' | 'tw' (token bucket), 'lr' | 'lw' (leaky bucket).
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
@@ -27,7 +31,7 @@
 --          -1 failed: it touches a key of the wrong type, and changed nothing }.
 --
 -- Lean on purpose (it runs for every decision): no local functions (each would be a closure made
--- per call), no table per request or policy, arguments read by index.
+-- per call), no table per request, a policy's numbers read once per batch, arguments by index.
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -72,105 +76,154 @@ for k = 1, nkeys do
   end
 end
 
+-- The batch's policies: kind, emissionMs, tauMs, maxWaitMs, blockMs, by index.
+local np = tonumber(ARGV[1])
+local pKind, pEmission, pTau, pMaxWait, pBlock = {}, {}, {}, {}, {}
+for p = 1, np do
+  local b = 2 + (p - 1) * 5
+  pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p] = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+end
+
 local newTats = {}
-local a, last, flagAt = 1, #ARGV, nkeys + 1
+local a, last, flagAt = 2 + np * 5, #ARGV, nkeys + 1
 while a <= last do
   local op, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
-  local width = (op == 'd' and 8) or (op == 'p' and 1) or (op == 'c' and 3) or 5
-  local flag = 1
-  if anyWrongType then
-    for b = a, a + (n - 1) * width, width do
-      if read[tonumber(ARGV[b])] == false then flag = -1 end
+  if op == 'r' then
+    -- n times the one-entry 'd' below, with what does not change worked out once.
+    local k, p, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    local floor = tonumber(ARGV[a + 3])
+    a = a + 4
+    local kind, emissionMs, tauMs, maxWaitMs, blockMs = pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p]
+    local increment = cost * emissionMs
+    local ahead, unit = tauMs, tauMs
+    if kind == 'tw' then
+      ahead = tauMs + maxWaitMs
+      unit = ahead
+    elseif kind == 'lw' then
+      ahead = math.min(tauMs, maxWaitMs + increment)
+      unit = math.min(tauMs, maxWaitMs + emissionMs)
     end
-  end
-  if flag == -1 or op == 'p' then
-    -- nothing to change
-  elseif op == 'd' then
-    -- decideAll: charged to every policy only if every policy admits.
-    for j = 1, n do
-      local b = a + (j - 1) * 8
-      local tat, kind = tats[tonumber(ARGV[b])], ARGV[b + 1]
-      local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 6])
-      -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
-      local floor = tonumber(ARGV[b + 7])
-      if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
-      -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
-      local base = now
-      if tat ~= nil and tat - now > EPSILON_MS then base = tat end
-      local increment = cost * emissionMs
-      local newTat = base + increment
-      -- aheadMs: reject: tau; waiting token bucket: tau + maxWait; waiting leaky bucket: min(tau, maxWait + increment)
-      local ahead = tauMs
-      if kind == 'tw' then
-        ahead = tauMs + maxWaitMs
-      elseif kind == 'lw' then
-        ahead = math.min(tauMs, maxWaitMs + increment)
-      end
-      if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
-      newTats[j] = newTat
-    end
-    if flag == 1 then
-      for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 8])] = newTats[j] end
-    else
-      -- refusal: a policy with blockMs that refused the key for exceeding the limit (not for a cost
-      -- it can never admit) blocks it for blockMs from now, unless a block (or a debt) already
-      -- runs further; the state a unit is admitted from again is `unit - T` ahead.
-      for j = 1, n do
-        local b = a + (j - 1) * 8
-        local k, kind = tonumber(ARGV[b]), ARGV[b + 1]
-        local emissionMs, tauMs, maxWaitMs, blockMs, cost = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
-        if blockMs > 0 then
-          local tat = tats[k]
-          local floor = tonumber(ARGV[b + 7])
-          if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
-          local base = now
-          if tat ~= nil and tat - now > EPSILON_MS then base = tat end
-          local increment = cost * emissionMs
-          local ahead, unit = tauMs, tauMs
-          if kind == 'tw' then
-            ahead = tauMs + maxWaitMs
-            unit = ahead
-          elseif kind == 'lw' then
-            ahead = math.min(tauMs, maxWaitMs + increment)
-            unit = math.min(tauMs, maxWaitMs + emissionMs)
-          end
-          local newTat = base + increment
-          local admits = newTat - now <= ahead + EPSILON_MS
-          -- as lib/core's outcome tells it (from the sum, not the product: they may differ by an ulp)
-          local never = newTat - base > ahead + EPSILON_MS
-          if not admits and not never and base - now <= unit + EPSILON_MS then
+    local usable = read[k] ~= false
+    for _ = 1, n do
+      local flag = -1
+      if usable then
+        local tat = tats[k]
+        if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+        local base = now
+        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+        local newTat = base + increment
+        if newTat - now <= ahead + EPSILON_MS then
+          flag = 1
+          tats[k] = newTat
+        else
+          flag = 0
+          if blockMs > 0 and not (newTat - base > ahead + EPSILON_MS) and base - now <= unit + EPSILON_MS then
             local blockedTat = now + blockMs + unit - emissionMs
             if blockedTat > base then tats[k] = blockedTat end
           end
         end
       end
-    end
-  elseif op == 'c' then
-    -- cancel: given back only while it is still the last reservation.
-    for b = a, a + (n - 1) * 3, 3 do
-      local k = tonumber(ARGV[b])
-      if tats[k] == tonumber(ARGV[b + 1]) then tats[k] = tats[k] - tonumber(ARGV[b + 2]) end
+      flagAt = flagAt + 1
+      reply[flagAt] = flag
     end
   else
-    -- settle: charges are always taken; refunds anywhere only for a reject-mode token bucket (no
-    -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
-    for b = a, a + (n - 1) * 5, 5 do
-      local k = tonumber(ARGV[b])
-      local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
-      if deltaUnits > 0 then
-        local base = now
-        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
-        tats[k] = base + deltaUnits * emissionMs
-      elseif deltaUnits ~= 0 and tat ~= nil then
-        local refund = -deltaUnits * emissionMs
-        if kind == 'tr' or tat == reservedTat then tats[k] = tat - refund end
+    local width = (op == 'd' and 4) or (op == 'p' and 1) or (op == 'c' and 3) or 4
+    local flag = 1
+    if anyWrongType then
+      for b = a, a + (n - 1) * width, width do
+        if read[tonumber(ARGV[b])] == false then flag = -1 end
       end
     end
+    if flag == -1 or op == 'p' then
+      -- nothing to change
+    elseif op == 'd' then
+      -- decideAll: charged to every policy only if every policy admits.
+      for j = 1, n do
+        local b = a + (j - 1) * 4
+        local p = tonumber(ARGV[b + 1])
+        local tat, kind = tats[tonumber(ARGV[b])], pKind[p]
+        local emissionMs, tauMs, maxWaitMs, cost = pEmission[p], pTau[p], pMaxWait[p], tonumber(ARGV[b + 2])
+        -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
+        local floor = tonumber(ARGV[b + 3])
+        if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+        -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
+        local base = now
+        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+        local increment = cost * emissionMs
+        local newTat = base + increment
+        -- aheadMs: reject: tau; waiting token bucket: tau + maxWait; waiting leaky bucket: min(tau, maxWait + increment)
+        local ahead = tauMs
+        if kind == 'tw' then
+          ahead = tauMs + maxWaitMs
+        elseif kind == 'lw' then
+          ahead = math.min(tauMs, maxWaitMs + increment)
+        end
+        if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
+        newTats[j] = newTat
+      end
+      if flag == 1 then
+        for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 4])] = newTats[j] end
+      else
+        -- refusal: a policy with blockMs that refused the key for exceeding the limit (not for a cost
+        -- it can never admit) blocks it for blockMs from now, unless a block (or a debt) already
+        -- runs further; the state a unit is admitted from again is `unit - T` ahead.
+        for j = 1, n do
+          local b = a + (j - 1) * 4
+          local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+          local kind, emissionMs, tauMs, maxWaitMs, blockMs, cost = pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p], tonumber(ARGV[b + 2])
+          if blockMs > 0 then
+            local tat = tats[k]
+            local floor = tonumber(ARGV[b + 3])
+            if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+            local base = now
+            if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+            local increment = cost * emissionMs
+            local ahead, unit = tauMs, tauMs
+            if kind == 'tw' then
+              ahead = tauMs + maxWaitMs
+              unit = ahead
+            elseif kind == 'lw' then
+              ahead = math.min(tauMs, maxWaitMs + increment)
+              unit = math.min(tauMs, maxWaitMs + emissionMs)
+            end
+            local newTat = base + increment
+            local admits = newTat - now <= ahead + EPSILON_MS
+            -- as lib/core's outcome tells it (from the sum, not the product: they may differ by an ulp)
+            local never = newTat - base > ahead + EPSILON_MS
+            if not admits and not never and base - now <= unit + EPSILON_MS then
+              local blockedTat = now + blockMs + unit - emissionMs
+              if blockedTat > base then tats[k] = blockedTat end
+            end
+          end
+        end
+      end
+    elseif op == 'c' then
+      -- cancel: given back only while it is still the last reservation.
+      for b = a, a + (n - 1) * 3, 3 do
+        local k = tonumber(ARGV[b])
+        if tats[k] == tonumber(ARGV[b + 1]) then tats[k] = tats[k] - tonumber(ARGV[b + 2]) end
+      end
+    else
+      -- settle: charges are always taken; refunds anywhere only for a reject-mode token bucket (no
+      -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
+      for b = a, a + (n - 1) * 4, 4 do
+        local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+        local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], pKind[p], pEmission[p], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+        if deltaUnits > 0 then
+          local base = now
+          if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+          tats[k] = base + deltaUnits * emissionMs
+        elseif deltaUnits ~= 0 and tat ~= nil then
+          local refund = -deltaUnits * emissionMs
+          if kind == 'tr' or tat == reservedTat then tats[k] = tat - refund end
+        end
+      end
+    end
+    flagAt = flagAt + 1
+    reply[flagAt] = flag
+    a = a + n * width
   end
-  flagAt = flagAt + 1
-  reply[flagAt] = flag
-  a = a + n * width
 end
 
 -- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters
