@@ -79,7 +79,10 @@ async function memoryPerKey(): Promise<Record<string, PerRep<number>>> {
 const ADAPTERS = ['express', 'fastify'] as const;
 const HTTP_CONNECTIONS = 50;
 const HTTP_WARMUP_S = Math.min(1, segmentMs(1000) / 1000);
+/** Each variant's measured time per repetition, in rounds of HTTP_SLICE_S: the variants of one adapter take turns every second. */
 const HTTP_DURATION_S = segmentMs(3000) / 1000;
+const HTTP_SLICE_S = Math.min(1, HTTP_DURATION_S);
+const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_S / HTTP_SLICE_S));
 
 interface HttpRun {
   rps: number;
@@ -98,6 +101,16 @@ async function cannon(port: number, duration: number): Promise<HttpRun> {
   return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
 }
 
+/** One variant's slices of a repetition as one run: the mean of their req/s (equal lengths: its requests over their time), the median slice's p99. */
+function joined(slices: readonly HttpRun[]): HttpRun {
+  return {
+    rps: slices.reduce((sum, s) => sum + s.rps, 0) / slices.length,
+    p99: median(slices.map((s) => s.p99)),
+    non2xx: slices.reduce((sum, s) => sum + s.non2xx, 0),
+    errors: slices.reduce((sum, s) => sum + s.errors, 0),
+  };
+}
+
 async function httpBench(redis: OwnRedis): Promise<HttpResults> {
   const results: HttpResults = { runs: {} };
   const servers = new Map<string, Served>();
@@ -105,13 +118,21 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
   try {
     // Every server is started once and idles while the others are loaded: no start-up inside a repetition.
     for (const [adapter, variant] of configs) servers.set(`${adapter} ${variant}`, await serve('http-server.js', [adapter, variant, redis.url]));
+    // The machine's speed drifts over seconds (other tenants of the VM): the variants compared are
+    // measured in turns of one second each, so that a slow stretch falls on all of them alike.
     for (let rep = 0; rep < REPS; rep++) {
-      for (const [adapter, variant] of rotate(configs, rep * 3)) {
-        const { port } = servers.get(`${adapter} ${variant}`)!;
-        await cannon(port, HTTP_WARMUP_S);
-        const run = await cannon(port, HTTP_DURATION_S);
-        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${adapter} ${variant}: ${run.non2xx} non-2xx replies and ${run.errors} errors: limits must never refuse here`);
-        ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
+      for (const adapter of rotate(ADAPTERS, rep)) {
+        const port = (variant: HttpVariant): number => servers.get(`${adapter} ${variant}`)!.port;
+        for (const variant of HTTP_VARIANTS) await cannon(port(variant), HTTP_WARMUP_S);
+        const slices = new Map<HttpVariant, HttpRun[]>(HTTP_VARIANTS.map((v) => [v, []]));
+        for (let round = 0; round < HTTP_ROUNDS; round++) {
+          for (const variant of rotate(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) slices.get(variant)!.push(await cannon(port(variant), HTTP_SLICE_S));
+        }
+        for (const [variant, runs] of slices) {
+          const run = joined(runs);
+          if (run.non2xx > 0 || run.errors > 0) throw new Error(`${adapter} ${variant}: ${run.non2xx} non-2xx replies and ${run.errors} errors: limits must never refuse here`);
+          ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
+        }
       }
       log(`HTTP: repetition ${rep + 1}/${REPS} done`);
     }
@@ -326,7 +347,7 @@ async function main(): Promise<void> {
     out.push('## 4. HTTP', '');
     out.push(
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own, all started before the first repetition) loaded by autocannon from the bench process: ` +
-        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_DURATION_S} })\` after a ${HTTP_WARMUP_S} s warm-up at the same load. ` +
+        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns (in a rotated order) every ${HTTP_SLICE_S} s, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'. ` +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
       '',

@@ -70,7 +70,7 @@ export class CallDecider {
 
   private setHeaders(decision: Decision, call: LimitedCall, group: LimitGroup): void {
     if (group.headers === 'none' || decision.source === 'open' || decision.source === 'closed') return;
-    const headers = rateLimitHeaders(decision, group.labels, group.policyHeader);
+    const headers = rateLimitHeaders(decision, group.headerLabels, group.policyHeader);
     if (group.dryRun) delete headers['Retry-After'];
     if (group.headers === 'rate-limit') call.setHeaders(headers);
     else if (headers['Retry-After'] !== undefined) call.setHeaders({ 'Retry-After': headers['Retry-After'] });

@@ -1,7 +1,7 @@
 import type { StoreErrorPolicy } from '../core/decision';
 import type { GcraPolicy } from '../core/policy';
 import type { DecideContext } from '../engine/limiter-engine';
-import { policyHeader } from '../transports/rate-limit-headers';
+import { policyHeader, sfLabels } from '../transports/rate-limit-headers';
 import { isSkipped, readLimits } from './decorators/limit-metadata';
 import type { PolicyOfCall } from './dynamic-policy';
 import type { ResolvedLimiterOptions } from './module-options';
@@ -36,6 +36,8 @@ export interface LimitGroup extends DecideContext {
   readonly dryRun: boolean;
   /** Each limit's name in the RateLimit headers, unique within the route. */
   readonly labels: readonly string[];
+  /** The same names as the headers write them (sf-strings), worked out once. */
+  readonly headerLabels: readonly string[];
   /** `rate-limit`: RateLimit-Policy, RateLimit and (enforced) Retry-After; `retry-after`: only that, on a refusal. */
   readonly headers: HeaderMode;
   /** The RateLimit-Policy value, worked out once when every policy is fixed. */
@@ -88,6 +90,7 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
     if (indexes.length === 0) return undefined;
     const policies = indexes.map((i) => buckets[i].policy);
     const groupLabels = indexes.map((i) => labels[i]);
+    const headerLabels = sfLabels(groupLabels);
     const fixed = policies.every((p): p is GcraPolicy => typeof p !== 'function');
     return {
       where: route,
@@ -95,8 +98,9 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
       limits: indexes.map((i) => limits[i]),
       dryRun,
       labels: groupLabels,
+      headerLabels,
       headers: headerMode(module.headers, dryRun, indexes.some((i) => dryRuns[i].headers)),
-      policyHeader: fixed ? policyHeader(policies, groupLabels) : undefined,
+      policyHeader: fixed ? policyHeader(policies, headerLabels) : undefined,
     };
   };
   const readsUser = limits.some((l) => l.key?.readsUser === true || l.fairBy?.readsUser === true);

@@ -11,6 +11,7 @@ interface PolicyShape {
  * `RateLimit-Policy: "name";q=<capacity>;w=<seconds to refill it>` and
  * `RateLimit: "name";r=<remaining>;t=<seconds until one more unit>`, one item per policy;
  * plus `Retry-After` (whole seconds, rounded up, never earlier than `t`) on a refusal.
+ * `labels` are the policies' names as sf-strings (`sfLabels`, worked out once per route);
  * `policy` is the RateLimit-Policy value when it was worked out once for fixed policies.
  */
 export function rateLimitHeaders(decision: Decision, labels: readonly string[], policy?: string): Record<string, string> {
@@ -22,12 +23,17 @@ export function rateLimitHeaders(decision: Decision, labels: readonly string[], 
   return headers;
 }
 
-/** The RateLimit-Policy value: it depends on the policies alone, so a route with fixed ones builds it once. */
+/** The policies' names as the headers give them: RFC 9651 sf-strings. */
+export function sfLabels(labels: readonly string[]): string[] {
+  return labels.map(sfString);
+}
+
+/** The RateLimit-Policy value (`labels` as sf-strings): it depends on the policies alone, so a route with fixed ones builds it once. */
 export function policyHeader(policies: readonly PolicyShape[], labels: readonly string[]): string {
   let value = '';
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i];
-    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};q=${p.capacity};w=${Math.max(1, toSeconds(p.capacity * p.emissionMs))}`;
+    value += `${i === 0 ? '' : ', '}${labels[i]};q=${p.capacity};w=${Math.max(1, toSeconds(p.capacity * p.emissionMs))}`;
   }
   return value;
 }
@@ -39,7 +45,7 @@ function rateLimitHeader(decision: Decision, labels: readonly string[]): string 
     const p = decision.policies[i];
     const next = nextUnitMs(p);
     // A request that can never pass has no time to wait for: `t` is left out rather than infinite.
-    value += `${i === 0 ? '' : ', '}${sfString(labels[i])};r=${p.remaining}${Number.isFinite(next) ? `;t=${toSeconds(next)}` : ''}`;
+    value += `${i === 0 ? '' : ', '}${labels[i]};r=${p.remaining}${Number.isFinite(next) ? `;t=${toSeconds(next)}` : ''}`;
   }
   return value;
 }

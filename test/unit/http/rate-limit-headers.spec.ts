@@ -1,7 +1,7 @@
 import { summarize } from '../../../lib/core/decision';
 import { decideAll } from '../../../lib/core/gcra';
 import { toGcraPolicy } from '../../../lib/core/policy';
-import { rateLimitHeaders, toSeconds } from '../../../lib/transports/rate-limit-headers';
+import { rateLimitHeaders, sfLabels, toSeconds } from '../../../lib/transports/rate-limit-headers';
 
 const bucket = (id: string, rate: number, capacity: number) => toGcraPolicy({ id, shape: 'token-bucket', mode: 'reject', rate, capacity });
 
@@ -9,7 +9,7 @@ describe('RateLimit headers (draft-ietf-httpapi-ratelimit-headers-10)', () => {
   it('describes an allowed request: q = capacity, w = seconds to refill, r = remaining, t = seconds to the next unit', () => {
     const policy = bucket('p', 10, 20);
     const decision = summarize([policy], decideAll([undefined], 0, [policy], [1]));
-    expect(rateLimitHeaders(decision, ['catalog'])).toEqual({
+    expect(rateLimitHeaders(decision, sfLabels(['catalog']))).toEqual({
       'RateLimit-Policy': '"catalog";q=20;w=2',
       RateLimit: '"catalog";r=19;t=1',
     });
@@ -19,7 +19,7 @@ describe('RateLimit headers (draft-ietf-httpapi-ratelimit-headers-10)', () => {
     const policy = bucket('p', 0.4, 1);
     const first = decideAll([undefined], 0, [policy], [1]);
     const refused = summarize([policy], decideAll([first[0].tat], 100, [policy], [1]));
-    const headers = rateLimitHeaders(refused, ['slow']);
+    const headers = rateLimitHeaders(refused, sfLabels(['slow']));
     expect(refused.retryAfterMs).toBe(2400);
     expect(headers['Retry-After']).toBe('3');
     expect(headers.RateLimit).toBe('"slow";r=0;t=3');
@@ -29,7 +29,7 @@ describe('RateLimit headers (draft-ietf-httpapi-ratelimit-headers-10)', () => {
     const a = bucket('a', 1, 5);
     const b = bucket('b', 1, 2);
     const decision = summarize([a, b], decideAll([undefined, undefined], 0, [a, b], [1, 1]));
-    const headers = rateLimitHeaders(decision, ['per "second"', 'tight\\é']);
+    const headers = rateLimitHeaders(decision, sfLabels(['per "second"', 'tight\\é']));
     expect(headers['RateLimit-Policy']).toBe('"per \\"second\\"";q=5;w=5, "tight\\\\?";q=2;w=2');
     expect(headers.RateLimit).toBe('"per \\"second\\"";r=4;t=1, "tight\\\\?";r=1;t=1');
   });
