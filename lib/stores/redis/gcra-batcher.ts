@@ -28,7 +28,8 @@ export const MAX_BATCH = 256;
  * by EVAL, which loads it again, with no error to anyone. The first call on a new connection is an
  * EVAL at once: a server just restarted or promoted has an empty script cache, and the round trip
  * NOSCRIPT costs is what a failover under load can least afford. Any other error (connection,
- * OOM, BUSY) fails every request of that call.
+ * OOM, BUSY) fails every request of that call. A reply that leaves its slot with nothing else in
+ * flight is answered in two halves (BatchSettlement), so that the next call overlaps the replay.
  */
 export class GcraBatcher {
   private queue: BatchRecord[] = [];
