@@ -4,9 +4,12 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Requests per second over all connections (a fixed load), instead of as many as the server answers. */
+    overallRate?: number;
   }
   interface Histogram {
     average: number;
+    total: number;
     p50: number;
     p99: number;
   }

@@ -74,6 +74,11 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
   return BenchHttpModule;
 }
 
+function cpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 async function main(): Promise<void> {
   const [adapter, variant, redisUrl] = process.argv.slice(2);
   const module = appModule(variant as HttpVariant, redisUrl);
@@ -84,6 +89,10 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address();
+  // The bench asks for this process's CPU time (all its threads: event loop, GC, workers) around a measured stretch.
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpuUs: cpuUs() });
+  });
   process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
 }
 

@@ -84,6 +84,30 @@ const HTTP_DURATION_S = segmentMs(3000) / 1000;
 const HTTP_SLICE_S = Math.min(1, HTTP_DURATION_S);
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_S / HTTP_SLICE_S));
 
+/** The fixed load at which each server's CPU per request is read: below what every variant serves at saturation here. */
+const HTTP_FIXED_RATE = 1000;
+const HTTP_FIXED_CONNECTIONS = 10;
+
+/** The server's CPU time so far (all its threads), in µs, as it reports it. */
+function serverCpuUs(server: Served): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { cpuUs?: number }): void => {
+      if (m.cpuUs === undefined) return;
+      server.child.off('message', onMessage);
+      resolve(m.cpuUs);
+    };
+    server.child.on('message', onMessage);
+    server.child.send('cpu');
+  });
+}
+
+/** The server's CPU per request, in µs, under HTTP_FIXED_RATE requests a second for `duration` s. */
+async function cpuPerRequest(server: Served, duration: number): Promise<number> {
+  const before = await serverCpuUs(server);
+  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: HTTP_FIXED_CONNECTIONS, duration, overallRate: HTTP_FIXED_RATE });
+  return ((await serverCpuUs(server)) - before) / result.requests.total;
+}
+
 interface HttpRun {
   rps: number;
   p99: number;
@@ -94,6 +118,8 @@ interface HttpRun {
 interface HttpResults {
   /** [adapter][variant] → per rep */
   runs: Record<string, Record<string, PerRep<HttpRun>>>;
+  /** [adapter][variant] → per rep: server CPU µs per request at HTTP_FIXED_RATE */
+  cpu: Record<string, Record<string, PerRep<number>>>;
 }
 
 async function cannon(port: number, duration: number): Promise<HttpRun> {
@@ -112,7 +138,7 @@ function joined(slices: readonly HttpRun[]): HttpRun {
 }
 
 async function httpBench(redis: OwnRedis): Promise<HttpResults> {
-  const results: HttpResults = { runs: {} };
+  const results: HttpResults = { runs: {}, cpu: {} };
   const servers = new Map<string, Served>();
   const configs = ADAPTERS.flatMap((adapter) => HTTP_VARIANTS.map((variant) => [adapter, variant] as const));
   try {
@@ -132,6 +158,10 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
           const run = joined(runs);
           if (run.non2xx > 0 || run.errors > 0) throw new Error(`${adapter} ${variant}: ${run.non2xx} non-2xx replies and ${run.errors} errors: limits must never refuse here`);
           ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
+        }
+        // CPU per request at a load every variant serves: what each costs, whatever the load generator's share of the cores.
+        for (const variant of rotate(HTTP_VARIANTS, rep)) {
+          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = await cpuPerRequest(servers.get(`${adapter} ${variant}`)!, HTTP_DURATION_S);
         }
       }
       log(`HTTP: repetition ${rep + 1}/${REPS} done`);
@@ -357,18 +387,29 @@ async function main(): Promise<void> {
       const runsOf = hb.runs[adapter];
       const bare = runsOf['bare'].map((x) => x.rps);
       const floor = runsOf[FLOOR].map((x) => x.rps);
-      out.push(`### ${adapter}`, '', '| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) |', '|---|---|---|---|---|---|---|');
+      const cpuOf = hb.cpu[adapter];
+      out.push(
+        `### ${adapter}`,
+        '',
+        `| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) | server CPU per request at ${fmtInt(HTTP_FIXED_RATE)} req/s | − no-op sync guard's |`,
+        '|---|---|---|---|---|---|---|---|---|',
+      );
       for (const variant of HTTP_VARIANTS) {
         const r = runsOf[variant];
         const rps = r.map((x) => x.rps);
         const rr = ratio(rps, bare);
-        out.push(`| ${variant} | ${fmtInt(median(rps))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(rps, floor))} | ${fmtX(ratio(r.map((x) => x.p99), runsOf['bare'].map((x) => x.p99)))} | ${pct(1 - rr)} |`);
+        const cpu = cpuOf[variant];
+        const extra = median(cpu.map((c, i) => c - cpuOf[FLOOR][i]));
+        out.push(
+          `| ${variant} | ${fmtInt(median(rps))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(rps, floor))} | ${fmtX(ratio(r.map((x) => x.p99), runsOf['bare'].map((x) => x.p99)))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
+        );
       }
       out.push('');
     }
     out.push(
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
-        'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`).',
+        'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`). ' +
+        `**Server CPU per request**: after the req/s rounds of each repetition, every server of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_DURATION_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
       '',
     );
     const rpsOf = (adapter: string, variant: HttpVariant): PerRep<number> => hb!.runs[adapter][variant].map((x) => x.rps);
