@@ -31,7 +31,7 @@
 --          -1 failed: it touches a key of the wrong type, and changed nothing }.
 --
 -- Lean on purpose (it runs for every decision): no local functions (each would be a closure made
--- per call), no table per request, a policy's numbers read once per batch, arguments by index.
+-- per call), no table per request or policy (the policies share one), arguments read by index.
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -76,15 +76,16 @@ for k = 1, nkeys do
   end
 end
 
--- The batch's policies: kind, emissionMs, tauMs, maxWaitMs, blockMs, by index.
+-- The batch's policies, read once into one flat table (not a table per field: a call of one
+-- request pays for every table made): policy p's kind, emissionMs, tauMs, maxWaitMs, blockMs are
+-- pol[pa] .. pol[pa + 4], pa = p * 5 - 4.
 local np = tonumber(ARGV[1])
-local pKind, pEmission, pTau, pMaxWait, pBlock = {}, {}, {}, {}, {}
-for p = 1, np do
-  local b = 2 + (p - 1) * 5
-  pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p] = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+local pol = {}
+for i = 1, np * 5, 5 do
+  pol[i], pol[i + 1], pol[i + 2], pol[i + 3], pol[i + 4] = ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
 end
 
-local newTats = {}
+local newTats
 local a, last, flagAt = 2 + np * 5, #ARGV, nkeys + 1
 while a <= last do
   local op, n = ARGV[a], tonumber(ARGV[a + 1])
@@ -94,7 +95,8 @@ while a <= last do
     local k, p, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
     local floor = tonumber(ARGV[a + 3])
     a = a + 4
-    local kind, emissionMs, tauMs, maxWaitMs, blockMs = pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p]
+    local pa = p * 5 - 4
+    local kind, emissionMs, tauMs, maxWaitMs, blockMs = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4]
     local increment = cost * emissionMs
     local ahead, unit = tauMs, tauMs
     if kind == 'tw' then
@@ -142,8 +144,9 @@ while a <= last do
       for j = 1, n do
         local b = a + (j - 1) * 4
         local p = tonumber(ARGV[b + 1])
-        local tat, kind = tats[tonumber(ARGV[b])], pKind[p]
-        local emissionMs, tauMs, maxWaitMs, cost = pEmission[p], pTau[p], pMaxWait[p], tonumber(ARGV[b + 2])
+        local pa = p * 5 - 4
+        local tat, kind = tats[tonumber(ARGV[b])], pol[pa]
+        local emissionMs, tauMs, maxWaitMs, cost = pol[pa + 1], pol[pa + 2], pol[pa + 3], tonumber(ARGV[b + 2])
         -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
         local floor = tonumber(ARGV[b + 3])
         if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
@@ -160,6 +163,7 @@ while a <= last do
           ahead = math.min(tauMs, maxWaitMs + increment)
         end
         if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
+        newTats = newTats or {}
         newTats[j] = newTat
       end
       if flag == 1 then
@@ -171,7 +175,8 @@ while a <= last do
         for j = 1, n do
           local b = a + (j - 1) * 4
           local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-          local kind, emissionMs, tauMs, maxWaitMs, blockMs, cost = pKind[p], pEmission[p], pTau[p], pMaxWait[p], pBlock[p], tonumber(ARGV[b + 2])
+          local pa = p * 5 - 4
+          local kind, emissionMs, tauMs, maxWaitMs, blockMs, cost = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], tonumber(ARGV[b + 2])
           if blockMs > 0 then
             local tat = tats[k]
             local floor = tonumber(ARGV[b + 3])
@@ -209,7 +214,8 @@ while a <= last do
       -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
       for b = a, a + (n - 1) * 4, 4 do
         local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-        local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], pKind[p], pEmission[p], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+        local pa = p * 5 - 4
+        local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], pol[pa], pol[pa + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
         if deltaUnits > 0 then
           local base = now
           if tat ~= nil and tat - now > EPSILON_MS then base = tat end
