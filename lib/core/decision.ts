@@ -57,6 +57,7 @@ export interface Decision {
 
 /** Folds the per-policy outcomes of one request into the caller's view. */
 export function summarize(policies: readonly GcraPolicy[], outcomes: readonly PolicyOutcome[], source: DecisionSource = 'store'): Decision {
+  if (outcomes.length === 1) return summarizeOne(policies[0], outcomes[0], source);
   const allowed = outcomes.every((o) => o.admits);
   const parts = outcomes.map(
     (o, i): PolicyDecision => ({
@@ -82,4 +83,20 @@ export function summarize(policies: readonly GcraPolicy[], outcomes: readonly Po
   }
   const decision: Decision = { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetMs, delayMs, policies: parts, source };
   return outcomes.some((o) => o.blocked) ? { ...decision, blocked: true } : decision;
+}
+
+/** `summarize` of one policy, the common case (the guard's path): the same Decision, made without the arrays and closures of the general one. */
+function summarizeOne(policy: GcraPolicy, o: PolicyOutcome, source: DecisionSource): Decision {
+  const part: PolicyDecision = {
+    name: policy.id,
+    allowed: o.admits,
+    limit: policy.capacity,
+    remaining: o.remaining,
+    retryAfterMs: o.retryAfterMs,
+    resetMs: o.resetMs,
+    delayMs: o.admits ? o.delayMs : 0,
+    emissionMs: policy.emissionMs,
+  };
+  const decision: Decision = { allowed: o.admits, limit: part.limit, remaining: part.remaining, retryAfterMs: Math.max(0, part.retryAfterMs), resetMs: Math.max(0, part.resetMs), delayMs: Math.max(0, part.delayMs), policies: [part], source };
+  return o.blocked ? { ...decision, blocked: true } : decision;
 }

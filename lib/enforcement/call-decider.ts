@@ -27,6 +27,11 @@ export class CallDecider {
   decide(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): MaybePromise<DecidedCall> {
     const fair = plan.enforced?.limits[0].fairBy;
     if (fair) return this.enqueue(plan, plan.enforced!, call, context).then((turn) => this.concludeTurn(plan, call, turn));
+    if (!plan.shadow && plan.enforced) {
+      // The common route (no limit in dry-run): no closures on the way.
+      const enforced = this.decideGroup(plan.enforced, call, context);
+      return isPromise(enforced) ? enforced.then((reservation) => this.conclude(plan, call, reservation, undefined)) : this.conclude(plan, call, enforced, undefined);
+    }
     const shadow = plan.shadow && this.decideGroup(plan.shadow, call, context);
     return andThen(shadow, (shadowed) => {
       const enforced = plan.enforced && this.decideGroup(plan.enforced, call, context);

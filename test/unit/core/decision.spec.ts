@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { summarize } from '../../../lib/core/decision';
 import { decideAll } from '../../../lib/core/gcra';
 import { Bucket, policy } from './bucket';
@@ -29,5 +30,18 @@ describe('summarize', () => {
     const decision = summarize(policies, decideAll([500, 30_000], 0, policies, [1, 1]));
     expect(decision).toMatchObject({ allowed: false, retryAfterMs: 6000, delayMs: 0 });
     expect(decision.policies.map((p) => p.allowed)).toEqual([true, false]);
+  });
+
+  it('summarizes one policy (its own short path) exactly as the general rule does: that policy is the tightest, the longest reset, the only delay', () => {
+    const blocking = policy({ id: 'blocking', shape: 'token-bucket', mode: 'reject', rate: 10, capacity: 20, blockMs: 5_000 });
+    const policies = [perSecond, perMinute, queue, blocking];
+    fc.assert(
+      fc.property(fc.constantFrom(...policies), fc.option(fc.double({ min: -10_000, max: 100_000, noNaN: true }), { nil: undefined }), fc.integer({ min: 1, max: 30 }), (p, tat, cost) => {
+        const [o] = decideAll([tat], 0, [p], [cost]);
+        const part = { name: p.id, allowed: o.admits, limit: p.capacity, remaining: o.remaining, retryAfterMs: o.retryAfterMs, resetMs: o.resetMs, delayMs: o.admits ? o.delayMs : 0, emissionMs: p.emissionMs };
+        const general = { allowed: o.admits, limit: p.capacity, remaining: o.remaining, retryAfterMs: Math.max(0, part.retryAfterMs), resetMs: Math.max(0, part.resetMs), delayMs: Math.max(0, part.delayMs), policies: [part], source: 'store', ...(o.blocked ? { blocked: true } : {}) };
+        expect(summarize([p], [o])).toStrictEqual(general);
+      }),
+    );
   });
 });
