@@ -45,8 +45,26 @@ function guardProcess(): void {
   }
 }
 
-/** A loopback port nobody listens on right now (bind, read, release). */
-export function freePort(port = 0): Promise<number> {
+/** Where freePort() looks: below the OS's ephemeral ports (32768+) and the Cluster nodes' ports and buses (10000-32767). */
+const QUIET_PORTS = { from: 2_000, count: 8_000 };
+
+/**
+ * A loopback port nobody listens on right now (bind, read, release): `port` itself, or, without
+ * one, a port the OS never hands out on its own, so that a server on port 0 (a test's Nest app) or
+ * a client's own end cannot take it while a test keeps it for a Redis it has stopped (a CI run saw
+ * ioredis reach the test's HTTP server there: "Unknown RESP type 72").
+ */
+export async function freePort(port?: number): Promise<number> {
+  if (port !== undefined) return bindAndRelease(port);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const candidate = QUIET_PORTS.from + Math.floor(Math.random() * QUIET_PORTS.count);
+    const bound = await bindAndRelease(candidate).catch(() => undefined);
+    if (bound !== undefined) return bound;
+  }
+  return bindAndRelease(0);
+}
+
+function bindAndRelease(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
