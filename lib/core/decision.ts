@@ -59,18 +59,7 @@ export interface Decision {
 export function summarize(policies: readonly GcraPolicy[], outcomes: readonly PolicyOutcome[], source: DecisionSource = 'store'): Decision {
   if (outcomes.length === 1) return summarizeOne(policies[0], outcomes[0], source);
   const allowed = outcomes.every((o) => o.admits);
-  const parts = outcomes.map(
-    (o, i): PolicyDecision => ({
-      name: policies[i].id,
-      allowed: o.admits,
-      limit: policies[i].capacity,
-      remaining: o.remaining,
-      retryAfterMs: o.retryAfterMs,
-      resetMs: o.resetMs,
-      delayMs: allowed ? o.delayMs : 0,
-      emissionMs: policies[i].emissionMs,
-    }),
-  );
+  const parts = outcomes.map((o, i) => policyDecision(policies[i], o, allowed));
   let tightest = parts[0];
   let retryAfterMs = 0;
   let resetMs = 0;
@@ -87,16 +76,21 @@ export function summarize(policies: readonly GcraPolicy[], outcomes: readonly Po
 
 /** `summarize` of one policy, the common case (the guard's path): the same Decision, made without the arrays and closures of the general one. */
 function summarizeOne(policy: GcraPolicy, o: PolicyOutcome, source: DecisionSource): Decision {
-  const part: PolicyDecision = {
+  const part = policyDecision(policy, o, o.admits);
+  const decision: Decision = { allowed: o.admits, limit: part.limit, remaining: part.remaining, retryAfterMs: Math.max(0, part.retryAfterMs), resetMs: Math.max(0, part.resetMs), delayMs: Math.max(0, part.delayMs), policies: [part], source };
+  return o.blocked ? { ...decision, blocked: true } : decision;
+}
+
+/** One policy's part of a decision; `allowed`: whether the request as a whole was (a refused one waits for nothing). */
+function policyDecision(policy: GcraPolicy, o: PolicyOutcome, allowed: boolean): PolicyDecision {
+  return {
     name: policy.id,
     allowed: o.admits,
     limit: policy.capacity,
     remaining: o.remaining,
     retryAfterMs: o.retryAfterMs,
     resetMs: o.resetMs,
-    delayMs: o.admits ? o.delayMs : 0,
+    delayMs: allowed ? o.delayMs : 0,
     emissionMs: policy.emissionMs,
   };
-  const decision: Decision = { allowed: o.admits, limit: part.limit, remaining: part.remaining, retryAfterMs: Math.max(0, part.retryAfterMs), resetMs: Math.max(0, part.resetMs), delayMs: Math.max(0, part.delayMs), policies: [part], source };
-  return o.blocked ? { ...decision, blocked: true } : decision;
 }
