@@ -77,12 +77,21 @@ for k = 1, nkeys do
 end
 
 -- The batch's policies, read once into one flat table (not a table per field: a call of one
--- request pays for every table made): policy p's kind, emissionMs, tauMs, maxWaitMs, blockMs are
--- pol[pa] .. pol[pa + 4], pa = p * 5 - 4.
+-- request pays for every table made): policy p's kind, emissionMs, tauMs, maxWaitMs, blockMs and
+-- unitAheadMs are pol[pa] .. pol[pa + 5], pa = p * 6 - 5. unitAheadMs is aheadMs for one unit
+-- (lib/core/gcra `refusal`): how far ahead the state a unit is admitted from again lies, for blocks.
 local np = tonumber(ARGV[1])
 local pol = {}
-for i = 1, np * 5, 5 do
-  pol[i], pol[i + 1], pol[i + 2], pol[i + 3], pol[i + 4] = ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+for p = 1, np do
+  local b, pa = p * 5 - 3, p * 6 - 5
+  local kind, emissionMs, tauMs, maxWaitMs = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local unit = tauMs
+  if kind == 'tw' then
+    unit = tauMs + maxWaitMs
+  elseif kind == 'lw' then
+    unit = math.min(tauMs, maxWaitMs + emissionMs)
+  end
+  pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5] = kind, emissionMs, tauMs, maxWaitMs, tonumber(ARGV[b + 4]), unit
 end
 
 local newTats
@@ -95,16 +104,14 @@ while a <= last do
     local k, p, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
     local floor = tonumber(ARGV[a + 3])
     a = a + 4
-    local pa = p * 5 - 4
-    local kind, emissionMs, tauMs, maxWaitMs, blockMs = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4]
+    local pa = p * 6 - 5
+    local kind, emissionMs, tauMs, maxWaitMs, blockMs, unit = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5]
     local increment = cost * emissionMs
-    local ahead, unit = tauMs, tauMs
+    local ahead = tauMs
     if kind == 'tw' then
-      ahead = tauMs + maxWaitMs
-      unit = ahead
+      ahead = unit
     elseif kind == 'lw' then
       ahead = math.min(tauMs, maxWaitMs + increment)
-      unit = math.min(tauMs, maxWaitMs + emissionMs)
     end
     local usable = read[k] ~= false
     for _ = 1, n do
@@ -144,7 +151,7 @@ while a <= last do
       for j = 1, n do
         local b = a + (j - 1) * 4
         local p = tonumber(ARGV[b + 1])
-        local pa = p * 5 - 4
+        local pa = p * 6 - 5
         local tat, kind = tats[tonumber(ARGV[b])], pol[pa]
         local emissionMs, tauMs, maxWaitMs, cost = pol[pa + 1], pol[pa + 2], pol[pa + 3], tonumber(ARGV[b + 2])
         -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
@@ -175,8 +182,9 @@ while a <= last do
         for j = 1, n do
           local b = a + (j - 1) * 4
           local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-          local pa = p * 5 - 4
-          local kind, emissionMs, tauMs, maxWaitMs, blockMs, cost = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], tonumber(ARGV[b + 2])
+          local pa = p * 6 - 5
+          local kind, emissionMs, tauMs, maxWaitMs, blockMs, unit = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5]
+          local cost = tonumber(ARGV[b + 2])
           if blockMs > 0 then
             local tat = tats[k]
             local floor = tonumber(ARGV[b + 3])
@@ -184,13 +192,11 @@ while a <= last do
             local base = now
             if tat ~= nil and tat - now > EPSILON_MS then base = tat end
             local increment = cost * emissionMs
-            local ahead, unit = tauMs, tauMs
+            local ahead = tauMs
             if kind == 'tw' then
-              ahead = tauMs + maxWaitMs
-              unit = ahead
+              ahead = unit
             elseif kind == 'lw' then
               ahead = math.min(tauMs, maxWaitMs + increment)
-              unit = math.min(tauMs, maxWaitMs + emissionMs)
             end
             local newTat = base + increment
             local admits = newTat - now <= ahead + EPSILON_MS
@@ -214,7 +220,7 @@ while a <= last do
       -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
       for b = a, a + (n - 1) * 4, 4 do
         local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-        local pa = p * 5 - 4
+        local pa = p * 6 - 5
         local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], pol[pa], pol[pa + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
         if deltaUnits > 0 then
           local base = now
