@@ -53,6 +53,11 @@ const LIST_GROWTH = 2;
  */
 export class KeyTable {
   private readonly policies = new Map<string, PolicyTable>();
+  /**
+   * The table last looked up: a route's decision reads and then writes the same policy's table,
+   * and most traffic goes to a few policies. Tables are never removed, so it cannot go stale.
+   */
+  private lastTable?: PolicyTable;
   private count = 0;
   /**
    * Every held key whose tat is before `horizon` has an entry here no later than its tat, soonest
@@ -97,12 +102,12 @@ export class KeyTable {
   }
 
   get(policyId: string, key: string): number | undefined {
-    const tat = this.policies.get(policyId)?.tats.get(key);
+    const tat = this.tableOf(policyId)?.tats.get(key);
     return tat === undefined || isMark(tat) ? undefined : tat;
   }
 
   set(policyId: string, key: string, tat: number, now: number): void {
-    const table = this.policies.get(policyId) ?? this.create(policyId);
+    const table = this.tableOf(policyId) ?? this.create(policyId);
     const previous = table.tats.get(key);
     const added = previous === undefined || isMark(previous);
     table.tats.set(key, tat);
@@ -114,7 +119,7 @@ export class KeyTable {
   }
 
   delete(policyId: string, key: string): void {
-    const table = this.policies.get(policyId);
+    const table = this.tableOf(policyId);
     const tat = table?.tats.get(key);
     if (tat === undefined) return;
     this.drop(table!, key, tat);
@@ -177,6 +182,13 @@ export class KeyTable {
   private remember(table: PolicyTable, key: string, tat: number): void {
     if (this.soonest.size < this.remembered * LIST_GROWTH) this.soonest.push({ tat, table, key });
     else this.horizon = tat;
+  }
+
+  private tableOf(policyId: string): PolicyTable | undefined {
+    if (this.lastTable?.id === policyId) return this.lastTable;
+    const table = this.policies.get(policyId);
+    if (table) this.lastTable = table;
+    return table;
   }
 
   private create(policyId: string): PolicyTable {
