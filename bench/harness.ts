@@ -46,6 +46,38 @@ export function reply(result: unknown): void {
   process.send!(result, () => process.exit(0));
 }
 
+/** A forked worker that answers each message it is sent with one message (see `startWorker`). */
+export interface Worker {
+  ask<T>(message: object): Promise<T>;
+  /** Asks it to leave (`{}`), and waits until it has. */
+  stop(): Promise<void>;
+}
+
+/** Forks `script` and resolves once it says `{ ready: true }` (after its warm-up), within `timeoutMs`. */
+export async function startWorker(script: string, args: string[], timeoutMs = 120_000): Promise<Worker> {
+  const child = fork(join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const next = <T>(): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const onExit = (code: number | null): void => (clearTimeout(timer), reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)));
+      child.once('exit', onExit);
+      child.once('message', (m) => (clearTimeout(timer), child.off('exit', onExit), resolve(m as T)));
+    });
+  await next<{ ready: true }>();
+  return {
+    ask: <T>(message: object) => {
+      const answer = next<T>();
+      child.send(message);
+      return answer;
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.send({});
+      await exited;
+    },
+  };
+}
+
 /** A forked long-lived server that tells its port over IPC; stopped with `stop()`. */
 export interface Served {
   readonly port: number;

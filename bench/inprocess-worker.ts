@@ -1,6 +1,6 @@
 // One contender of the in-process benches (1: decisions/s, 2: bytes per key), in a process of
 // its own so that no contender's JIT state or garbage reaches another. Started by bench/run.ts:
-//   node dist/bench/inprocess-worker.js ops <contender> <keys> <ms>
+//   node dist/bench/inprocess-worker.js ops <contender> <keys>   (then { runMs } messages, each answered)
 //   node --expose-gc dist/bench/inprocess-worker.js memory <contender> <keys>
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -48,31 +48,46 @@ function contender(name: InProcessContender, forMemory: boolean): { decide: Deci
   }
 }
 
-/** Decisions per second over `ms`, one at a time (each awaited, as a guard awaits it), cycling over `keys` keys. */
-async function ops(name: InProcessContender, keyCount: number, ms: number): Promise<{ opsPerSec: number }> {
-  const { decide, dispose } = contender(name, false);
-  const keys = Array.from({ length: keyCount }, (_, i) => ip(i));
+/** Runs decisions one at a time (each awaited, as a guard awaits it), cycling over `keys`, and says how many per second for how long it is asked. */
+function decider(name: InProcessContender, decide: Decide, keys: readonly string[]): (ms: number) => Promise<number> {
   const sync = name === 'MemoryStore.decideNow';
-  const runFor = async (duration: number): Promise<number> => {
-    let n = 0;
+  let n = 0;
+  return async (duration) => {
+    let done = 0;
     const start = performance.now();
     const end = start + duration;
     for (;;) {
-      for (let j = 0; j < 256; j++, n++) {
-        const key = keys[n % keyCount];
+      for (let j = 0; j < 256; j++, n++, done++) {
+        const key = keys[n % keys.length];
         if (sync) decide(key);
         else await decide(key);
       }
       const now = performance.now();
-      if (now >= end) return (n * 1000) / (now - start);
+      if (now >= end) return (done * 1000) / (now - start);
     }
   };
-  // Warm-up: every key is created (100,000 keys: the table is full-size before timing) and the code is optimised.
-  for (let i = 0; i < keyCount; i++) await decide(keys[i]);
-  await runFor(Math.min(500, ms / 2));
-  const opsPerSec = await runFor(ms);
-  dispose();
-  return { opsPerSec };
+}
+
+/**
+ * Warms the contender up (every key created, the code optimised), says `{ ready: true }`, then
+ * answers each `{ runMs }` from bench/run.ts with the decisions/s of a run that long: the
+ * contenders of a repetition take turns in short slices, so that a slow stretch of the machine
+ * falls on all of them alike.
+ */
+async function serveSlices(name: InProcessContender, keyCount: number): Promise<void> {
+  const { decide, dispose } = contender(name, false);
+  const keys = Array.from({ length: keyCount }, (_, i) => ip(i));
+  for (const key of keys) await decide(key);
+  const runFor = decider(name, decide, keys);
+  await runFor(500);
+  process.on('message', (message: { runMs?: number }) => {
+    if (message.runMs === undefined) {
+      dispose();
+      process.exit(0);
+    }
+    void runFor(message.runMs).then((opsPerSec) => process.send!({ opsPerSec }));
+  });
+  process.send!({ ready: true });
 }
 
 /** Heap in use after full collections, so that only what is reachable is counted. */
@@ -96,8 +111,8 @@ async function memory(name: InProcessContender, keyCount: number): Promise<{ byt
   return { bytesPerKey: (after - before) / keyCount, held };
 }
 
-const [mode, name, keys, ms] = process.argv.slice(2);
-(mode === 'memory' ? memory(name as InProcessContender, Number(keys)) : ops(name as InProcessContender, Number(keys), Number(ms))).then(reply, (error) => {
+const [mode, name, keys] = process.argv.slice(2);
+(mode === 'memory' ? memory(name as InProcessContender, Number(keys)).then(reply) : serveSlices(name as InProcessContender, Number(keys))).catch((error) => {
   console.error(error);
   process.exit(1);
 });
