@@ -103,13 +103,15 @@ const ADAPTERS = ['express', 'fastify'] as const;
 const HTTP_CONNECTIONS = 50;
 const HTTP_WARMUP_S = Math.min(1, segmentMs(1000) / 1000);
 /** Each variant's measured time per repetition, in rounds of HTTP_SLICE_S: the variants of one adapter take turns every second. */
-const HTTP_DURATION_S = segmentMs(3000) / 1000;
+const HTTP_DURATION_S = segmentMs(6000) / 1000;
 const HTTP_SLICE_S = Math.min(1, HTTP_DURATION_S);
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_S / HTTP_SLICE_S));
 
 /** The fixed load at which each server's CPU per request is read: below what every variant serves at saturation here. */
 const HTTP_FIXED_RATE = 1000;
 const HTTP_FIXED_CONNECTIONS = 10;
+/** How long each server is held at HTTP_FIXED_RATE per repetition. */
+const HTTP_FIXED_S = segmentMs(3000) / 1000;
 
 /** The server's CPU time so far (all its threads), in µs, as it reports it. */
 function serverCpuUs(server: Served): Promise<number> {
@@ -141,6 +143,8 @@ interface HttpRun {
 interface HttpResults {
   /** [adapter][variant] → per rep */
   runs: Record<string, Record<string, PerRep<HttpRun>>>;
+  /** [adapter][variant] → per round (rep × rounds + round): req/s of its slice, side by side with the other variants' of that round */
+  rounds: Record<string, Record<string, number[]>>;
   /** [adapter][variant] → per rep: server CPU µs per request at HTTP_FIXED_RATE */
   cpu: Record<string, Record<string, PerRep<number>>>;
 }
@@ -161,7 +165,7 @@ function joined(slices: readonly HttpRun[]): HttpRun {
 }
 
 async function httpBench(redis: OwnRedis): Promise<HttpResults> {
-  const results: HttpResults = { runs: {}, cpu: {} };
+  const results: HttpResults = { runs: {}, rounds: {}, cpu: {} };
   const servers = new Map<string, Served>();
   const configs = ADAPTERS.flatMap((adapter) => HTTP_VARIANTS.map((variant) => [adapter, variant] as const));
   try {
@@ -175,7 +179,11 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
         for (const variant of HTTP_VARIANTS) await cannon(port(variant), HTTP_WARMUP_S);
         const slices = new Map<HttpVariant, HttpRun[]>(HTTP_VARIANTS.map((v) => [v, []]));
         for (let round = 0; round < HTTP_ROUNDS; round++) {
-          for (const variant of rotate(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) slices.get(variant)!.push(await cannon(port(variant), HTTP_SLICE_S));
+          for (const variant of rotate(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) {
+            const slice = await cannon(port(variant), HTTP_SLICE_S);
+            slices.get(variant)!.push(slice);
+            ((results.rounds[adapter] ??= {})[variant] ??= [])[rep * HTTP_ROUNDS + round] = slice.rps;
+          }
         }
         for (const [variant, runs] of slices) {
           const run = joined(runs);
@@ -184,7 +192,7 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
         }
         // CPU per request at a load every variant serves: what each costs, whatever the load generator's share of the cores.
         for (const variant of rotate(HTTP_VARIANTS, rep)) {
-          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = await cpuPerRequest(servers.get(`${adapter} ${variant}`)!, HTTP_DURATION_S);
+          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = await cpuPerRequest(servers.get(`${adapter} ${variant}`)!, HTTP_FIXED_S);
         }
       }
       log(`HTTP: repetition ${rep + 1}/${REPS} done`);
@@ -328,7 +336,7 @@ async function main(): Promise<void> {
   out.push(
     `Written by \`npm run bench\` (bench/run.ts) on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(totalS / 60)} min ${Math.round(totalS % 60)} s. ` +
       `nest-limiter side by side with rate-limiter-flexible and @nestjs/throttler (+ @nest-lab/throttler-storage-redis), in the same run, on the same machine. ` +
-      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in a rotated order); every comparison is a **ratio taken within one repetition**, ` +
+      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in a rotated order); every comparison is a **ratio taken within one repetition** (in sections 1 and 4, between the slices of one round of it, side by side in time), ` +
       'then the median of those ratios: the machine is shared and noisy, so absolute figures move from run to run far more than the ratios do.',
     '',
     `![Headline ratios](${SVG})`,
@@ -403,7 +411,7 @@ async function main(): Promise<void> {
     out.push('## 4. HTTP', '');
     out.push(
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own, all started before the first repetition) loaded by autocannon from the bench process: ` +
-        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns (in a rotated order) every ${HTTP_SLICE_S} s, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'. ` +
+        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns (in a rotated order) every ${HTTP_SLICE_S} s, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'; a req/s ratio is taken **between the slices of one round**, then the median over every round of every repetition. ` +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
       '',
@@ -411,8 +419,7 @@ async function main(): Promise<void> {
     const FLOOR: HttpVariant = 'no-op sync guard';
     for (const adapter of ADAPTERS) {
       const runsOf = hb.runs[adapter];
-      const bare = runsOf['bare'].map((x) => x.rps);
-      const floor = runsOf[FLOOR].map((x) => x.rps);
+      const roundsOf = hb.rounds[adapter];
       const cpuOf = hb.cpu[adapter];
       out.push(
         `### ${adapter}`,
@@ -423,11 +430,11 @@ async function main(): Promise<void> {
       for (const variant of HTTP_VARIANTS) {
         const r = runsOf[variant];
         const rps = r.map((x) => x.rps);
-        const rr = ratio(rps, bare);
+        const rr = ratio(roundsOf[variant], roundsOf['bare']);
         const cpu = cpuOf[variant];
         const extra = median(cpu.map((c, i) => c - cpuOf[FLOOR][i]));
         out.push(
-          `| ${variant} | ${fmtInt(median(rps))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(rps, floor))} | ${fmtX(ratio(r.map((x) => x.p99), runsOf['bare'].map((x) => x.p99)))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
+          `| ${variant} | ${fmtInt(median(rps))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(roundsOf[variant], roundsOf[FLOOR]))} | ${fmtX(ratio(r.map((x) => x.p99), runsOf['bare'].map((x) => x.p99)))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
         );
       }
       out.push('');
@@ -435,11 +442,10 @@ async function main(): Promise<void> {
     out.push(
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
         'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`). ' +
-        `**Server CPU per request**: after the req/s rounds of each repetition, every server of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_DURATION_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
+        `**Server CPU per request**: after the req/s rounds of each repetition, every server of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_FIXED_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
       '',
     );
-    const rpsOf = (adapter: string, variant: HttpVariant): PerRep<number> => hb!.runs[adapter][variant].map((x) => x.rps);
-    const keep = (adapter: string, variant: HttpVariant, base: HttpVariant = 'bare'): number => ratio(rpsOf(adapter, variant), rpsOf(adapter, base));
+    const keep = (adapter: string, variant: HttpVariant, base: HttpVariant = 'bare'): number => ratio(hb!.rounds[adapter][variant], hb!.rounds[adapter][base]);
     const group = 'HTTP req/s';
     for (const adapter of ADAPTERS) {
       const Adapter = adapter === 'fastify' ? 'Fastify' : 'Express';
@@ -459,7 +465,7 @@ async function main(): Promise<void> {
           target: 'smaller',
           figure: `${pct(mine)} vs ${pct(other)}`,
           met: mine < other,
-          bar: { group, label: `${Adapter}, ${store}: LimiterGuard ÷ ThrottlerGuard`, value: ratio(rpsOf(adapter, ours), rpsOf(adapter, theirs)), target: 1 },
+          bar: { group, label: `${Adapter}, ${store}: LimiterGuard ÷ ThrottlerGuard`, value: keep(adapter, ours, theirs), target: 1 },
         });
       }
     }
