@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { LimiterModule, TokenBucket } from '../lib';
 
-export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
 /** Never reached in a run: no request is ever refused, so every variant does the same work per request. */
@@ -50,6 +50,7 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
     case 'bare':
       break;
     case 'no-op sync guard':
+    case 'no-op sync guard (control)':
       providers.push({ provide: APP_GUARD, useClass: NoopSyncGuard });
       break;
     case 'LimiterGuard (memory)':

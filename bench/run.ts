@@ -110,8 +110,10 @@ const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_S / HTTP_SLICE_S));
 /** The fixed load at which each server's CPU per request is read: below what every variant serves at saturation here. */
 const HTTP_FIXED_RATE = 1000;
 const HTTP_FIXED_CONNECTIONS = 10;
-/** How long each server is held at HTTP_FIXED_RATE per repetition. */
-const HTTP_FIXED_S = segmentMs(3000) / 1000;
+/** How long each server process is held at HTTP_FIXED_RATE per repetition. */
+const HTTP_FIXED_S = segmentMs(2000) / 1000;
+/** Server processes per variant and repetition, taking the rounds in turn. */
+const HTTP_PROCESSES = 2;
 
 /** The server's CPU time so far (all its threads), in µs, as it reports it. */
 function serverCpuUs(server: Served): Promise<number> {
@@ -166,21 +168,25 @@ function joined(slices: readonly HttpRun[]): HttpRun {
 
 async function httpBench(redis: OwnRedis): Promise<HttpResults> {
   const results: HttpResults = { runs: {}, rounds: {}, cpu: {} };
-  const servers = new Map<string, Served>();
-  const configs = ADAPTERS.flatMap((adapter) => HTTP_VARIANTS.map((variant) => [adapter, variant] as const));
-  try {
-    // Every server is started once and idles while the others are loaded: no start-up inside a repetition.
-    for (const [adapter, variant] of configs) servers.set(`${adapter} ${variant}`, await serve('http-server.js', [adapter, variant, redis.url]));
-    // The machine's speed drifts over seconds (other tenants of the VM): the variants compared are
-    // measured in turns of one second each, so that a slow stretch falls on all of them alike.
-    for (let rep = 0; rep < REPS; rep++) {
-      for (const adapter of rotate(ADAPTERS, rep)) {
-        const port = (variant: HttpVariant): number => servers.get(`${adapter} ${variant}`)!.port;
-        for (const variant of HTTP_VARIANTS) await cannon(port(variant), HTTP_WARMUP_S);
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const adapter of rotate(ADAPTERS, rep)) {
+      // Fresh servers each repetition, HTTP_PROCESSES per variant: two processes of the very same
+      // server read up to 1.2x each other here for as long as they live (alternating 1 s slices),
+      // so one process per variant for the whole run would put that draw into every ratio.
+      const servers = new Map<HttpVariant, Served[]>();
+      try {
+        for (const variant of HTTP_VARIANTS) {
+          const started: Served[] = [];
+          servers.set(variant, started);
+          for (let i = 0; i < HTTP_PROCESSES; i++) started.push(await serve('http-server.js', [adapter, variant, redis.url]));
+        }
+        for (const variant of HTTP_VARIANTS) for (const server of servers.get(variant)!) await cannon(server.port, HTTP_WARMUP_S);
+        // The machine's speed drifts over seconds (other tenants of the VM): the variants compared are
+        // measured in turns of one second each, so that a slow stretch falls on all of them alike.
         const slices = new Map<HttpVariant, HttpRun[]>(HTTP_VARIANTS.map((v) => [v, []]));
         for (let round = 0; round < HTTP_ROUNDS; round++) {
           for (const variant of rotate(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) {
-            const slice = await cannon(port(variant), HTTP_SLICE_S);
+            const slice = await cannon(servers.get(variant)![round % HTTP_PROCESSES].port, HTTP_SLICE_S);
             slices.get(variant)!.push(slice);
             ((results.rounds[adapter] ??= {})[variant] ??= [])[rep * HTTP_ROUNDS + round] = slice.rps;
           }
@@ -192,13 +198,15 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
         }
         // CPU per request at a load every variant serves: what each costs, whatever the load generator's share of the cores.
         for (const variant of rotate(HTTP_VARIANTS, rep)) {
-          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = await cpuPerRequest(servers.get(`${adapter} ${variant}`)!, HTTP_FIXED_S);
+          let cpu = 0;
+          for (const server of servers.get(variant)!) cpu += await cpuPerRequest(server, HTTP_FIXED_S);
+          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = cpu / HTTP_PROCESSES;
         }
+      } finally {
+        for (const started of servers.values()) for (const server of started) await server.stop();
       }
-      log(`HTTP: repetition ${rep + 1}/${REPS} done`);
     }
-  } finally {
-    for (const server of servers.values()) await server.stop();
+    log(`HTTP: repetition ${rep + 1}/${REPS} done`);
   }
   return results;
 }
@@ -410,7 +418,7 @@ async function main(): Promise<void> {
   if (hb) {
     out.push('## 4. HTTP', '');
     out.push(
-      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own, all started before the first repetition) loaded by autocannon from the bench process: ` +
+      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own; ${HTTP_PROCESSES} fresh processes per variant each repetition, started before its first slice, taking the rounds in turn: two processes of the same server read up to 1.2× each other here for as long as they live) loaded by autocannon from the bench process: ` +
         `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns (in a rotated order) every ${HTTP_SLICE_S} s, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'; a req/s ratio is taken **between the slices of one round**, then the median over every round of every repetition. ` +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
@@ -441,8 +449,9 @@ async function main(): Promise<void> {
     }
     out.push(
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
+        '**No-op sync guard (control)** is the very same server, measured as one more variant: its ratio to the no-op sync guard is what two identical variants read in this run, the resolution of every other ratio in the table. ' +
         'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`). ' +
-        `**Server CPU per request**: after the req/s rounds of each repetition, every server of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_FIXED_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
+        `**Server CPU per request**: after the req/s rounds of each repetition, every server process of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_FIXED_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the mean of a variant's processes, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
       '',
     );
     const keep = (adapter: string, variant: HttpVariant, base: HttpVariant = 'bare'): number => ratio(hb!.rounds[adapter][variant], hb!.rounds[adapter][base]);
