@@ -120,6 +120,8 @@ export async function startRedis(): Promise<OwnRedis> {
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const { Redis } = await import('ioredis');
   const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused connections are expected until the server listens: the loop below retries them.
+  probe.on('error', () => undefined);
   let version = '';
   for (let i = 0; ; i++) {
     try {
