@@ -5,9 +5,12 @@ import { fairEntry, IN_PROCESS_GRACE_MS } from '../limits/fair-entry';
 import { andThen, isPromise, type MaybePromise } from '../limits/maybe-promise';
 import { usableKey } from '../limits/normalize-key';
 import { expectCost } from '../limits/policy-values';
-import type { LimitGroup, RouteLimit, RoutePlan } from '../limits/route-plan';
+import type { LimitGroup, RouteLimit, RoutePlan, SoleLimit } from '../limits/route-plan';
 import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
+import { clientIp } from '../transports/client-ip';
+import { HttpCall } from '../transports/http.call';
+import { setHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
 import { rateLimitHeaders } from '../transports/rate-limit-headers';
 import type { DecidedCall } from './call-ledger';
@@ -22,6 +25,24 @@ import type { DecidedCall } from './call-ledger';
 @Injectable()
 export class CallDecider {
   constructor(private readonly engine: LimiterEngine) {}
+
+  /** Whether `decideSole` answers: the store decides in this process. */
+  get decidesNow(): boolean {
+    return this.engine.synchronous;
+  }
+
+  /**
+   * `decide` for an HTTP call on a route with one plain limit (`RoutePlan.sole`), when the store
+   * decides in this process (`decidesNow`): the route's common case, made without a call object,
+   * an entry lookup or a promise. Throws the 429 when the call is refused.
+   */
+  decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
+    const group = plan.enforced!;
+    const { decision } = this.engine.decideNow([{ policy: limit.policy, key: clientIp(request), cost: limit.cost }], group);
+    const headers = headersOf(decision, group);
+    if (headers) setHeaders(response, headers);
+    if (!decision.allowed) throw new HttpCall(request, response).refused(decision);
+  }
 
   /** Decides the call; throws the transport's refusal when it is refused. */
   decide(plan: RoutePlan, call: LimitedCall, context: ExecutionContext): MaybePromise<DecidedCall> {
@@ -74,11 +95,8 @@ export class CallDecider {
   }
 
   private setHeaders(decision: Decision, call: LimitedCall, group: LimitGroup): void {
-    if (group.headers === 'none' || decision.source === 'open' || decision.source === 'closed') return;
-    const headers = rateLimitHeaders(decision, group.headerLabels, group.policyHeader);
-    if (group.dryRun) delete headers['Retry-After'];
-    if (group.headers === 'rate-limit') call.setHeaders(headers);
-    else if (headers['Retry-After'] !== undefined) call.setHeaders({ 'Retry-After': headers['Retry-After'] });
+    const headers = headersOf(decision, group);
+    if (headers) call.setHeaders(headers);
   }
 
   /** The store entries of a group's limits; keys are resolved once per key option. */
@@ -117,4 +135,13 @@ export class CallDecider {
     if (limit.key === undefined) return call.fallbackKey();
     return andThen(callUserFunction(limit.where, 'key', limit.key.of, call, context), (key) => usableKey(key) ?? call.fallbackKey());
   }
+}
+
+/** The headers a group's decision puts on the response, if any (none for a decision the failure policy made without the store). */
+function headersOf(decision: Decision, group: LimitGroup): Record<string, string> | undefined {
+  if (group.headers === 'none' || decision.source === 'open' || decision.source === 'closed') return undefined;
+  const headers = rateLimitHeaders(decision, group.headerLabels, group.policyHeader);
+  if (group.dryRun) delete headers['Retry-After'];
+  if (group.headers === 'rate-limit') return headers;
+  return headers['Retry-After'] === undefined ? undefined : { 'Retry-After': headers['Retry-After'] };
 }

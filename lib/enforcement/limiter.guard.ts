@@ -12,7 +12,8 @@ import { LimiterInterceptor } from './limiter.interceptor';
  * runs before a controller's own guards: an HTTP route keyed by `request.user` whose user is not
  * known yet (authentication is a controller's `@UseGuards`) is left to the interceptor, which runs
  * after every guard. Answers synchronously when the store decides in this process and the route's
- * values are known at once. Adding it with `@UseGuards` as well is harmless (a call is decided once).
+ * values are known at once; an HTTP route with one plain limit (`RoutePlan.sole`) is then decided
+ * on a short path. Adding it with `@UseGuards` as well is harmless (a call is decided once).
  */
 @Injectable()
 export class LimiterGuard implements CanActivate {
@@ -28,6 +29,11 @@ export class LimiterGuard implements CanActivate {
     if (!plan) return true;
     const marker = this.ledger.markerOf(context);
     if (this.ledger.has(marker)) return true;
+    if (plan.sole && this.decider.decidesNow && context.getType() === 'http') {
+      this.decider.decideSole(plan, plan.sole, context.getArgByIndex(0), context.getArgByIndex(1));
+      this.ledger.done(marker);
+      return true;
+    }
     const call = callOf(context);
     if (!call) return true;
     // Only HTTP: there every route runs the interceptors (a GraphQL field resolver need not).

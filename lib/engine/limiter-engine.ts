@@ -97,9 +97,11 @@ export class LimiterEngine {
    * the guard's short path. Such a store has no outage, so no failure policy is involved.
    */
   decideNow(entries: readonly StoreEntry[], context: DecideContext = UNREPORTED): Reservation {
-    const at = this.clock.now();
+    // A store on this engine's clock decides at the engine's own time: no offset to estimate, no clock to read.
+    const at = this.store.localClock === this.clock ? undefined : this.clock.now();
     const result = this.store.decideNow!(this.held.floored(entries));
-    const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, at, at));
+    const offset = at === undefined ? 0 : this.offset.observe(result.now, at, at);
+    const reservation = this.reserve(entries, entries, result, 'store', this.store, context, offset);
     this.held.observe(entries, reservation.tats, result.now);
     return reservation;
   }
@@ -287,12 +289,12 @@ export class LimiterEngine {
     context: DecideContext,
     offset: number,
   ): Reservation {
-    const decision = summarize(
-      entries.map((e) => e.policy),
-      result.outcomes,
-      source,
-    );
+    const { outcomes } = result;
+    // One entry, the common request: its arrays made without closures.
+    const one = outcomes.length === 1;
+    const decision = summarize(one ? [entries[0].policy] : entries.map((e) => e.policy), outcomes, source);
     this.report(context, entries[0]?.key ?? '', decision, result.now + offset);
-    return { decision, entries: held, tats: result.outcomes.map((o) => o.tat), now: result.now, departAt: result.now + offset + decision.delayMs, store };
+    const tats = one ? [outcomes[0].tat] : outcomes.map((o) => o.tat);
+    return { decision, entries: held, tats, now: result.now, departAt: result.now + offset + decision.delayMs, store };
   }
 }

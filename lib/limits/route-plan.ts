@@ -24,6 +24,12 @@ export interface RouteLimit {
   readonly fairBy?: CallKey;
 }
 
+/** A route's one limit when a call needs nothing of it but its default key (see `RoutePlan.sole`). */
+export interface SoleLimit extends RouteLimit {
+  readonly policy: GcraPolicy;
+  readonly cost: number;
+}
+
 /** Which headers a group's decision puts on the response. */
 export type HeaderMode = 'rate-limit' | 'retry-after' | 'none';
 
@@ -62,6 +68,12 @@ export interface RoutePlan {
   readonly intercepted: boolean;
   /** The route's bucket ids, for `reset(key)`. */
   readonly bucketIds: readonly string[];
+  /**
+   * The route's only limit, when deciding a call takes nothing from the call but its default key
+   * (the client address): enforced, in reject mode, with a fixed policy and cost, nothing settled,
+   * no dry-run, not shared fairly. The guard decides such a call on a short path.
+   */
+  readonly sole?: SoleLimit;
 }
 
 /**
@@ -106,17 +118,27 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
   const readsUser = limits.some((l) => l.key?.readsUser === true || l.fairBy?.readsUser === true);
   const settles = buckets.some((b) => b.settle !== undefined);
   const holds = buckets.some((b, i) => !dryRuns[i].enabled && b.mode === 'wait');
+  const enforced = group(false);
+  const shadow = group(true);
   return {
     route,
-    enforced: group(false),
-    shadow: group(true),
+    enforced,
+    shadow,
     onStoreError,
     readsUser,
     settles,
     holds,
     intercepted: holds || settles || readsUser,
     bucketIds: buckets.map((b) => b.id),
+    sole: shadow || holds ? undefined : soleLimit(enforced?.limits),
   };
+}
+
+function soleLimit(limits: readonly RouteLimit[] | undefined): SoleLimit | undefined {
+  if (limits?.length !== 1) return undefined;
+  const [limit] = limits;
+  const plain = limit.key === undefined && limit.fairBy === undefined && limit.settle === undefined;
+  return plain && typeof limit.policy !== 'function' && typeof limit.cost === 'number' ? (limit as SoleLimit) : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock';
 import type { ClaimResult, EnqueueResult } from '../core/fair-queue';
 import type { PolicyOutcome } from '../core/gcra';
 import type { GcraPolicy } from '../core/policy';
@@ -62,6 +63,11 @@ export abstract class LimiterStore {
    * or circuit breaker, which only a store that can fail or hang needs. Network stores leave it out.
    */
   decideNow?(entries: readonly StoreEntry[]): StoreVerdict;
+
+  /** The clock a store that decides in this process decides by: an engine on the same clock then reads none of its own. */
+  get localClock(): Clock | undefined {
+    return undefined;
+  }
 
   /** The entries' state now, nothing charged: each outcome's `admits` says whether a request of that entry's cost would be admitted. */
   abstract peek(entries: readonly StoreEntry[]): Promise<StoreVerdict>;

@@ -49,6 +49,10 @@ export class MemoryStore extends LimiterStore {
     this.fair = new FairLines(this.table);
   }
 
+  override get localClock(): Clock {
+    return this.clock;
+  }
+
   /** How many (policy, key) states are held now. */
   get size(): number {
     return this.table.size;

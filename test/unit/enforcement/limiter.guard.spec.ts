@@ -48,8 +48,9 @@ describe('LimiterGuard', () => {
   it('decides a call once however many times the guard runs for it', () => {
     const request = fakeRequest();
     const decide = jest.spyOn(parts.decider, 'decide');
+    const decideSole = jest.spyOn(parts.decider, 'decideSole');
     for (let i = 0; i < 3; i++) expect(parts.guard.canActivate(httpContext(Catalog, 'list', request))).toBe(true);
-    expect(decide).toHaveBeenCalledTimes(1);
+    expect(decide.mock.calls.length + decideSole.mock.calls.length).toBe(1);
     expect(decisions).toBe(1);
     // The bucket holds two: one was taken, so one more call passes and the next is refused.
     expect(parts.guard.canActivate(httpContext(Catalog, 'list'))).toBe(true);

@@ -156,6 +156,19 @@ describe('LimiterRegistry route plans', () => {
       expect(planOf(registryOf({ dryRun: true }), Routes, 'waits')).toMatchObject({ holds: false, intercepted: false });
     });
 
+    it("gives the short path (`sole`) only a route whose one limit needs nothing of the call but the client address", () => {
+      const registry = registryOf();
+      const plain = planOf(registry, Routes, 'plain')!;
+      expect(plain.sole).toBe(plain.enforced!.limits[0]);
+      expect(planOf(registry, Routes, 'meters')!.sole).toBeDefined();
+      expect(planOf(registry, Routes, 'neverShadow')!.sole).toBeDefined();
+      for (const method of ['ownKey', 'byUser', 'shadowOnly', 'shadowWithHeaders', 'mixed', 'failurePolicies', 'waits', 'settles', 'dynamicRate', 'dynamicCost']) {
+        expect([method, planOf(registry, Routes, method)!.sole]).toEqual([method, undefined]);
+      }
+      expect(planOf(registryOf({ key: 'user' }), Routes, 'plain')!.sole).toBeUndefined();
+      expect(planOf(registryOf({ dryRun: true }), Routes, 'plain')!.sole).toBeUndefined();
+    });
+
     it('works out RateLimit-Policy once when every policy of the group is fixed, and never otherwise', () => {
       const registry = registryOf();
       expect(planOf(registry, Routes, 'plain')!.enforced!.policyHeader).toBe('"token-bucket";q=20;w=2');
