@@ -15,7 +15,8 @@ import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
-import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs } from './settings';
+import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs, shuffled } from './settings';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShapingJob } from './shaping-worker';
 import { percentile } from './percentile';
 import type { WaitingFigures } from './waiting-cost';
@@ -60,7 +61,7 @@ async function inProcess(): Promise<InProcess> {
       try {
         for (const name of rotate(IN_PROCESS, rep)) workers.set(name, await startWorker('inprocess-worker.js', ['ops', name, String(keys)]));
         for (let round = 0; round < IN_PROCESS_ROUNDS; round++) {
-          for (const name of rotate(IN_PROCESS, rep * IN_PROCESS_ROUNDS + round)) {
+          for (const name of shuffled(IN_PROCESS, rep * IN_PROCESS_ROUNDS + round)) {
             const { opsPerSec } = await workers.get(name)!.ask<{ opsPerSec: number }>({ runMs: IN_PROCESS_SLICE_MS });
             ((rounds[keys] ??= {})[name] ??= [])[rep * IN_PROCESS_ROUNDS + round] = opsPerSec;
           }
@@ -112,6 +113,8 @@ const HTTP_FIXED_RATE = 1000;
 const HTTP_FIXED_CONNECTIONS = 10;
 /** How long each server process is held at HTTP_FIXED_RATE per repetition. */
 const HTTP_FIXED_S = segmentMs(2000) / 1000;
+/** A pause before each slice: the server just loaded has its garbage collection and closing connections to finish, on the same 2 cores. */
+const HTTP_GAP_MS = 200;
 /** Server processes per variant and repetition, taking the rounds in turn. */
 const HTTP_PROCESSES = 2;
 
@@ -185,7 +188,8 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
         // measured in turns of one second each, so that a slow stretch falls on all of them alike.
         const slices = new Map<HttpVariant, HttpRun[]>(HTTP_VARIANTS.map((v) => [v, []]));
         for (let round = 0; round < HTTP_ROUNDS; round++) {
-          for (const variant of rotate(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) {
+          for (const variant of shuffled(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) {
+            await sleep(HTTP_GAP_MS);
             const slice = await cannon(servers.get(variant)![round % HTTP_PROCESSES].port, HTTP_SLICE_S);
             slices.get(variant)!.push(slice);
             ((results.rounds[adapter] ??= {})[variant] ??= [])[rep * HTTP_ROUNDS + round] = slice.rps;
@@ -344,7 +348,7 @@ async function main(): Promise<void> {
   out.push(
     `Written by \`npm run bench\` (bench/run.ts) on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(totalS / 60)} min ${Math.round(totalS % 60)} s. ` +
       `nest-limiter side by side with rate-limiter-flexible and @nestjs/throttler (+ @nest-lab/throttler-storage-redis), in the same run, on the same machine. ` +
-      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in a rotated order); every comparison is a **ratio taken within one repetition** (in sections 1 and 4, between the slices of one round of it, side by side in time), ` +
+      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in an order that changes); every comparison is a **ratio taken within one repetition** (in sections 1 and 4, between the slices of one round of it, side by side in time), ` +
       'then the median of those ratios: the machine is shared and noisy, so absolute figures move from run to run far more than the ratios do.',
     '',
     `![Headline ratios](${SVG})`,
@@ -374,7 +378,7 @@ async function main(): Promise<void> {
     out.push('## 1. In-process decisions per second', '');
     out.push(
       `\`node dist/bench/inprocess-worker.js ops <contender> <keys>\`, one process per contender, all started (and warmed up: every key created, 500 ms of decisions) before a repetition's first slice: ` +
-        `one decision at a time (each awaited where the API returns a promise, as the peers' do), ${IN_PROCESS_MS} ms per contender and repetition in ${IN_PROCESS_ROUNDS} slices of ${IN_PROCESS_SLICE_MS} ms, the contenders taking turns (in a rotated order) slice by slice; ` +
+        `one decision at a time (each awaited where the API returns a promise, as the peers' do), ${IN_PROCESS_MS} ms per contender and repetition in ${IN_PROCESS_ROUNDS} slices of ${IN_PROCESS_SLICE_MS} ms, the contenders taking turns slice by slice, in an order drawn afresh each round (a fixed order would put each always after the same one); ` +
         `a contender's decisions/s is the mean of its slices', and a ratio is taken **between the slices of one round** (side by side in time), then the median over every round of every repetition: this machine's speed swings by tens of per cent over seconds. ` +
         `100,000 keys are visited round-robin. Limits are never reached (10^9 per second per key for all three; ThrottlerStorageService with ttl 1 s). ` +
         `The targets compare MemoryStore's guard-facing path, \`${GUARD_PATH}\` (the synchronous decision the guard takes when the store can answer at once); \`MemoryStore.decide\`, its promise form (LimiterService), is shown beside it.`,
@@ -419,7 +423,7 @@ async function main(): Promise<void> {
     out.push('## 4. HTTP', '');
     out.push(
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own; ${HTTP_PROCESSES} fresh processes per variant each repetition, started before its first slice, taking the rounds in turn: two processes of the same server read up to 1.2× each other here for as long as they live) loaded by autocannon from the bench process: ` +
-        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns (in a rotated order) every ${HTTP_SLICE_S} s, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'; a req/s ratio is taken **between the slices of one round**, then the median over every round of every repetition. ` +
+        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns every ${HTTP_SLICE_S} s, in an order drawn afresh each round (a rotation would put each always after the same one, and whatever a loaded server leaves to do, its garbage collection and closing connections, on the same next one) and ${HTTP_GAP_MS} ms apart, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'; a req/s ratio is taken **between the slices of one round**, then the median over every round of every repetition. ` +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
       '',

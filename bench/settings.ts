@@ -33,8 +33,28 @@ export const elapsedS = (): number => (performance.now() - STARTED) / 1000;
 /** A progress line, with the seconds since the bench started. */
 export const log = (line: string): void => console.log(`[bench ${elapsedS().toFixed(0).padStart(4)} s] ${line}`);
 
-/** The same contenders in a different order each repetition, so that none always runs first (or after the same one). */
+/** The same contenders in a different order each repetition, so that none always runs first. */
 export function rotate<T>(xs: readonly T[], rep: number): T[] {
   const k = rep % xs.length;
   return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/**
+ * The contenders in an order drawn from `seed` (the same for the same seed: a run can be
+ * repeated). For turns taken back to back: a rotation keeps each contender after the same one,
+ * so whatever a turn leaves behind (a server's garbage collection, its closing connections) would
+ * always fall on the same next one.
+ */
+export function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const out = [...xs];
+  let state = (seed + 1) * 0x9e3779b9;
+  for (let i = out.length - 1; i > 0; i--) {
+    // mulberry32: small, and good enough to order a handful of contenders.
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const j = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
