@@ -10,7 +10,7 @@ import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
 import { clientIp } from '../transports/client-ip';
 import { HttpCall } from '../transports/http.call';
-import { setHeaders } from '../transports/http-response';
+import { isNodeStyle, setHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
 import { rateLimitHeaders } from '../transports/rate-limit-headers';
 import type { DecidedCall } from './call-ledger';
@@ -24,6 +24,9 @@ import type { DecidedCall } from './call-ledger';
  */
 @Injectable()
 export class CallDecider {
+  /** Whether this application's responses set headers the Node way: one adapter per application, so learnt once. */
+  private nodeStyle: boolean | undefined;
+
   constructor(private readonly engine: LimiterEngine) {}
 
   /** Whether `decideSole` answers: the store decides in this process. */
@@ -40,7 +43,7 @@ export class CallDecider {
     const group = plan.enforced!;
     const { decision } = this.engine.decideNow([{ policy: limit.policy, key: clientIp(request), cost: limit.cost }], group);
     const headers = headersOf(decision, group);
-    if (headers) setHeaders(response, headers);
+    if (headers) setHeaders(response, headers, (this.nodeStyle ??= isNodeStyle(response)));
     if (!decision.allowed) throw new HttpCall(request, response).refused(decision);
   }
 

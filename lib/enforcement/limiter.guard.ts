@@ -27,13 +27,16 @@ export class LimiterGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const plan = this.registry.routePlan(context.getClass(), context.getHandler());
     if (!plan) return true;
-    const marker = this.ledger.markerOf(context);
-    if (this.ledger.has(marker)) return true;
     if (plan.sole && this.decider.decidesNow && context.getType() === 'http') {
+      // Nothing is handed to an interceptor here, so the mark goes on the execution context, which
+      // every guard of the call shares: on Express a property of the request is slow to read and add.
+      if (this.ledger.has(context)) return true;
       this.decider.decideSole(plan, plan.sole, context.getArgByIndex(0), context.getArgByIndex(1));
-      this.ledger.done(marker);
+      this.ledger.done(context);
       return true;
     }
+    const marker = this.ledger.markerOf(context);
+    if (this.ledger.has(marker)) return true;
     const call = callOf(context);
     if (!call) return true;
     // Only HTTP: there every route runs the interceptors (a GraphQL field resolver need not).

@@ -45,11 +45,11 @@ describe('LimiterGuard', () => {
     expect(decisions).toBe(3);
   });
 
-  it('decides a call once however many times the guard runs for it', () => {
-    const request = fakeRequest();
+  it('decides a call once however many times the guard runs for it (Nest hands every guard of a call one context)', () => {
+    const context = httpContext(Catalog, 'list');
     const decide = jest.spyOn(parts.decider, 'decide');
     const decideSole = jest.spyOn(parts.decider, 'decideSole');
-    for (let i = 0; i < 3; i++) expect(parts.guard.canActivate(httpContext(Catalog, 'list', request))).toBe(true);
+    for (let i = 0; i < 3; i++) expect(parts.guard.canActivate(context)).toBe(true);
     expect(decide.mock.calls.length + decideSole.mock.calls.length).toBe(1);
     expect(decisions).toBe(1);
     // The bucket holds two: one was taken, so one more call passes and the next is refused.
@@ -57,10 +57,11 @@ describe('LimiterGuard', () => {
     expect(() => parts.guard.canActivate(httpContext(Catalog, 'list'))).toThrow(TooManyRequestsException);
   });
 
-  it('records a call the interceptor must hold, with its reservation; a call that needs nothing more is only marked done', () => {
+  it('records a call the interceptor must hold, with its reservation; a call that needs nothing more is only marked done, on its context', () => {
     const counted = fakeRequest();
-    parts.guard.canActivate(httpContext(Catalog, 'list', counted));
-    expect(parts.ledger.has(counted)).toBe(true);
+    const context = httpContext(Catalog, 'list', counted);
+    parts.guard.canActivate(context);
+    expect(parts.ledger.has(context)).toBe(true);
     expect(reservationOf(counted)).toBeUndefined();
     const held = fakeRequest();
     parts.guard.canActivate(httpContext(Catalog, 'waits', held));
