@@ -75,11 +75,6 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
   return BenchHttpModule;
 }
 
-function cpuUs(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-}
-
 async function main(): Promise<void> {
   const [adapter, variant, redisUrl] = process.argv.slice(2);
   const module = appModule(variant as HttpVariant, redisUrl);
@@ -89,11 +84,11 @@ async function main(): Promise<void> {
       : await NestFactory.create(module, { logger: ['error'] });
   app.enableShutdownHooks();
   await app.listen(0, '127.0.0.1');
-  const address = (app.getHttpServer() as Server).address();
-  // The bench asks for this process's CPU time (all its threads: event loop, GC, workers) around a measured stretch.
-  process.on('message', (message) => {
-    if (message === 'cpu') process.send?.({ cpuUs: cpuUs() });
-  });
+  const server = app.getHttpServer() as Server;
+  // Fastify's default on both adapters: the bench pauses a server for a few seconds at a time, and
+  // Node's 5 s would close, on its first tick back, a connection whose next request it has not read yet.
+  server.keepAliveTimeout = 72_000;
+  const address = server.address();
   process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
 }
 

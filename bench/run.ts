@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, runChild, serve, startRedis, startWorker, type OwnRedis, type Served, type Worker } from './harness';
+import { inTurns, pin } from './http-turns';
 import { HTTP_VARIANTS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
@@ -104,114 +105,82 @@ const ADAPTERS = ['express', 'fastify'] as const;
 const HTTP_CONNECTIONS = 50;
 /** A fresh server serves about a third of its later req/s in its first 0.5 s of load and half in the next (JIT): each gets 2 s before it is measured. */
 const HTTP_WARMUP_S = Math.min(2, segmentMs(2000) / 1000);
-/** Each variant's measured time per repetition, in rounds of HTTP_SLICE_S: the variants of one adapter take turns every second. */
-const HTTP_DURATION_S = segmentMs(6000) / 1000;
-const HTTP_SLICE_S = Math.min(1, HTTP_DURATION_S);
-const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_S / HTTP_SLICE_S));
+/** Each variant's measured time per repetition, in turns of HTTP_TURN_MS. */
+const HTTP_DURATION_MS = segmentMs(6000);
+const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
+/**
+ * Server processes per variant and repetition, each a turn per round: processes of the very same
+ * server read up to ±10 % apart for as long as they live when the machine is busy (±3 % when it
+ * is quiet), so each variant's figure is over three.
+ */
+const HTTP_PROCESSES = 3;
+const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_MS / HTTP_TURN_MS / HTTP_PROCESSES));
+/** The servers' core, and the load generator's (this process): each variant then has a core to itself while it runs, and the load generator the other. */
+const HTTP_SERVER_CPU = String(Math.max(0, cpus().length - 1));
+const HTTP_LOADER_CPU = '0';
 
-/** The fixed load at which each server's CPU per request is read: below what every variant serves at saturation here. */
-const HTTP_FIXED_RATE = 1000;
-const HTTP_FIXED_CONNECTIONS = 10;
-/** How long each server process is held at HTTP_FIXED_RATE per repetition. */
-const HTTP_FIXED_S = segmentMs(2000) / 1000;
-/** A pause before each slice: the server just loaded has its garbage collection and closing connections to finish, on the same 2 cores. */
-const HTTP_GAP_MS = 200;
-/** Server processes per variant and repetition, taking the rounds in turn. */
-const HTTP_PROCESSES = 2;
-
-/** The server's CPU time so far (all its threads), in µs, as it reports it. */
-function serverCpuUs(server: Served): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { cpuUs?: number }): void => {
-      if (m.cpuUs === undefined) return;
-      server.child.off('message', onMessage);
-      resolve(m.cpuUs);
-    };
-    server.child.on('message', onMessage);
-    server.child.send('cpu');
-  });
-}
-
-/** The server's CPU per request, in µs, under HTTP_FIXED_RATE requests a second for `duration` s. */
-async function cpuPerRequest(server: Served, duration: number): Promise<number> {
-  const before = await serverCpuUs(server);
-  const result = await autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: HTTP_FIXED_CONNECTIONS, duration, overallRate: HTTP_FIXED_RATE });
-  return ((await serverCpuUs(server)) - before) / result.requests.total;
-}
-
+/** One variant in one repetition. */
 interface HttpRun {
+  /** Its replies over its turns' length. */
   rps: number;
+  /** Of the requests both sent and answered within one of its turns. */
   p99: number;
-  non2xx: number;
-  errors: number;
+  /** Server CPU (every thread) per reply during its turns, in µs. */
+  cpuUs: number;
 }
 
 interface HttpResults {
   /** [adapter][variant] → per rep */
   runs: Record<string, Record<string, PerRep<HttpRun>>>;
-  /** [adapter][variant] → per round (rep × rounds + round): req/s of its slice, side by side with the other variants' of that round */
-  rounds: Record<string, Record<string, number[]>>;
-  /** [adapter][variant] → per rep: server CPU µs per request at HTTP_FIXED_RATE */
-  cpu: Record<string, Record<string, PerRep<number>>>;
+  /** Whether the servers and the load generator were pinned to cores of their own (taskset). */
+  pinned: boolean;
 }
 
-async function cannon(port: number, duration: number): Promise<HttpRun> {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/hello`, connections: HTTP_CONNECTIONS, duration });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
-}
-
-/** One variant's slices of a repetition as one run: the mean of their req/s (equal lengths: its requests over their time), the median slice's p99. */
-function joined(slices: readonly HttpRun[]): HttpRun {
-  return {
-    rps: slices.reduce((sum, s) => sum + s.rps, 0) / slices.length,
-    p99: median(slices.map((s) => s.p99)),
-    non2xx: slices.reduce((sum, s) => sum + s.non2xx, 0),
-    errors: slices.reduce((sum, s) => sum + s.errors, 0),
-  };
+async function cannon(port: number, duration: number): Promise<void> {
+  await autocannon({ url: `http://127.0.0.1:${port}/hello`, connections: HTTP_CONNECTIONS, duration });
 }
 
 async function httpBench(redis: OwnRedis): Promise<HttpResults> {
-  const results: HttpResults = { runs: {}, rounds: {}, cpu: {} };
-  for (let rep = 0; rep < REPS; rep++) {
-    for (const adapter of rotate(ADAPTERS, rep)) {
-      // Fresh servers each repetition, HTTP_PROCESSES per variant: two processes of the very same
-      // server read up to 1.2x each other here for as long as they live (alternating 1 s slices),
-      // so one process per variant for the whole run would put that draw into every ratio.
-      const servers = new Map<HttpVariant, Served[]>();
-      try {
-        for (const variant of HTTP_VARIANTS) {
-          const started: Served[] = [];
-          servers.set(variant, started);
-          for (let i = 0; i < HTTP_PROCESSES; i++) started.push(await serve('http-server.js', [adapter, variant, redis.url]));
-        }
-        for (const variant of HTTP_VARIANTS) for (const server of servers.get(variant)!) await cannon(server.port, HTTP_WARMUP_S);
-        // The machine's speed drifts over seconds (other tenants of the VM): the variants compared are
-        // measured in turns of one second each, so that a slow stretch falls on all of them alike.
-        const slices = new Map<HttpVariant, HttpRun[]>(HTTP_VARIANTS.map((v) => [v, []]));
-        for (let round = 0; round < HTTP_ROUNDS; round++) {
-          for (const variant of shuffled(HTTP_VARIANTS, rep * HTTP_ROUNDS + round)) {
-            await sleep(HTTP_GAP_MS);
-            const slice = await cannon(servers.get(variant)![round % HTTP_PROCESSES].port, HTTP_SLICE_S);
-            slices.get(variant)!.push(slice);
-            ((results.rounds[adapter] ??= {})[variant] ??= [])[rep * HTTP_ROUNDS + round] = slice.rps;
+  const results: HttpResults = { runs: {}, pinned: cpus().length > 1 && pin(process.pid, HTTP_LOADER_CPU) };
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const adapter of rotate(ADAPTERS, rep)) {
+        // Fresh servers each repetition, HTTP_PROCESSES per variant, all alive at once and measured in turns.
+        const servers: Served[] = [];
+        const variantOf: HttpVariant[] = [];
+        try {
+          for (const variant of HTTP_VARIANTS) {
+            for (let i = 0; i < HTTP_PROCESSES; i++) {
+              const server = await serve('http-server.js', [adapter, variant, redis.url]);
+              servers.push(server);
+              variantOf.push(variant);
+              if (results.pinned) pin(server.child.pid!, HTTP_SERVER_CPU);
+            }
           }
+          for (const server of servers) await cannon(server.port, HTTP_WARMUP_S);
+          const turns = await inTurns(
+            servers.map((server) => ({ port: server.port, pid: server.child.pid! })),
+            { turnMs: HTTP_TURN_MS, rounds: HTTP_ROUNDS, connections: HTTP_CONNECTIONS, seed: rep * ADAPTERS.length + ADAPTERS.indexOf(adapter) },
+          );
+          for (const variant of HTTP_VARIANTS) {
+            const mine = turns.filter((_, i) => variantOf[i] === variant);
+            const sum = (field: 'responses' | 'activeMs' | 'cpuNs' | 'non2xx' | 'errors'): number => mine.reduce((total, t) => total + t[field], 0);
+            if (sum('non2xx') > 0 || sum('errors') > 0) throw new Error(`${adapter} ${variant}: ${sum('non2xx')} non-2xx replies and ${sum('errors')} errors (${mine.find((t) => t.firstError)?.firstError ?? 'none'}): limits must never refuse here`);
+            const run: HttpRun = {
+              rps: (sum('responses') / sum('activeMs')) * 1000,
+              p99: percentile(mine.flatMap((t) => t.latencies), 99),
+              cpuUs: sum('cpuNs') / 1000 / sum('responses'),
+            };
+            ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
+          }
+        } finally {
+          for (const server of servers) await server.stop();
         }
-        for (const [variant, runs] of slices) {
-          const run = joined(runs);
-          if (run.non2xx > 0 || run.errors > 0) throw new Error(`${adapter} ${variant}: ${run.non2xx} non-2xx replies and ${run.errors} errors: limits must never refuse here`);
-          ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
-        }
-        // CPU per request at a load every variant serves: what each costs, whatever the load generator's share of the cores.
-        for (const variant of rotate(HTTP_VARIANTS, rep)) {
-          let cpu = 0;
-          for (const server of servers.get(variant)!) cpu += await cpuPerRequest(server, HTTP_FIXED_S);
-          ((results.cpu[adapter] ??= {})[variant] ??= [])[rep] = cpu / HTTP_PROCESSES;
-        }
-      } finally {
-        for (const started of servers.values()) for (const server of started) await server.stop();
       }
+      log(`HTTP: repetition ${rep + 1}/${REPS} done`);
     }
-    log(`HTTP: repetition ${rep + 1}/${REPS} done`);
+  } finally {
+    if (results.pinned) pin(process.pid, `0-${cpus().length - 1}`);
   }
   return results;
 }
@@ -423,31 +392,33 @@ async function main(): Promise<void> {
   if (hb) {
     out.push('## 4. HTTP', '');
     out.push(
-      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\` (each server in a process of its own; ${HTTP_PROCESSES} fresh processes per variant each repetition, started before its first slice, taking the rounds in turn: two processes of the same server read up to 1.2× each other here for as long as they live) loaded by autocannon from the bench process: ` +
-        `\`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS}, duration: ${HTTP_SLICE_S} })\`, ${HTTP_ROUNDS} times per variant and repetition: the variants of one adapter take turns every ${HTTP_SLICE_S} s, in an order drawn afresh each round (a rotation would put each always after the same one, and whatever a loaded server leaves to do, its garbage collection and closing connections, on the same next one) and ${HTTP_GAP_MS} ms apart, after a ${HTTP_WARMUP_S} s warm-up of each at the same load, so that a slow stretch of the machine falls on all of them alike; a variant's req/s is its requests over its ${HTTP_DURATION_S} s, its p99 the median of its slices'; a req/s ratio is taken **between the slices of one round**, then the median over every round of every repetition. ` +
+      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition, all alive at once` +
+        `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_S} s of load alone first. ` +
+        `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
+        `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant). ` +
+        'The machine\'s speed drifts here by ±25 % from one second to the next (other tenants of the VM): one and the same server measured in consecutive 1 s runs read 0.96-1.28× itself, so runs of a second each in turn could not resolve a few per cent; turns a quarter of a second long, interleaved, put every variant through the same slow and fast stretches. ' +
+        'A variant\'s **req/s** is its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the CPU time of every thread of its process during its turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over its replies. ' +
+        'A ratio is taken within each repetition, then the median of the repetitions. ' +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
-        '(every request comes from 127.0.0.1, so each limiter decides on one key). The load generator shares the 2 cores with the server: ratios to the bare app of the same repetition are what to read.',
+        '(every request comes from 127.0.0.1, so each limiter decides on one key).',
       '',
     );
     const FLOOR: HttpVariant = 'no-op sync guard';
     for (const adapter of ADAPTERS) {
       const runsOf = hb.runs[adapter];
-      const roundsOf = hb.rounds[adapter];
-      const cpuOf = hb.cpu[adapter];
+      const of = (variant: HttpVariant, field: 'rps' | 'p99' | 'cpuUs'): number[] => runsOf[variant].map((r) => r[field]);
       out.push(
         `### ${adapter}`,
         '',
-        `| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) | server CPU per request at ${fmtInt(HTTP_FIXED_RATE)} req/s | − no-op sync guard's |`,
+        '| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) | server CPU per request | − no-op sync guard\'s |',
         '|---|---|---|---|---|---|---|---|---|',
       );
       for (const variant of HTTP_VARIANTS) {
-        const r = runsOf[variant];
-        const rps = r.map((x) => x.rps);
-        const rr = ratio(roundsOf[variant], roundsOf['bare']);
-        const cpu = cpuOf[variant];
-        const extra = median(cpu.map((c, i) => c - cpuOf[FLOOR][i]));
+        const rr = ratio(of(variant, 'rps'), of('bare', 'rps'));
+        const cpu = of(variant, 'cpuUs');
+        const extra = median(cpu.map((c, i) => c - of(FLOOR, 'cpuUs')[i]));
         out.push(
-          `| ${variant} | ${fmtInt(median(rps))} | ${fmtMs(median(r.map((x) => x.p99)), 0)} | ${fmtX(rr)} | ${fmtX(ratio(roundsOf[variant], roundsOf[FLOOR]))} | ${fmtX(ratio(r.map((x) => x.p99), runsOf['bare'].map((x) => x.p99)))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
+          `| ${variant} | ${fmtInt(median(of(variant, 'rps')))} | ${fmtMs(median(of(variant, 'p99')), 1)} | ${fmtX(rr)} | ${fmtX(ratio(of(variant, 'rps'), of(FLOOR, 'rps')))} | ${fmtX(ratio(of(variant, 'p99'), of('bare', 'p99')))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
         );
       }
       out.push('');
@@ -455,11 +426,10 @@ async function main(): Promise<void> {
     out.push(
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
         '**No-op sync guard (control)** is the very same server, measured as one more variant: its ratio to the no-op sync guard is what two identical variants read in this run, the resolution of every other ratio in the table. ' +
-        'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`). ' +
-        `**Server CPU per request**: after the req/s rounds of each repetition, every server process of the adapter in turn gets \`autocannon({ connections: ${HTTP_FIXED_CONNECTIONS}, duration: ${HTTP_FIXED_S}, overallRate: ${HTTP_FIXED_RATE} })\`, a load all of them serve; the figure is the server process's own \`process.cpuUsage()\` (user + system, every thread: event loop, garbage collection, workers) over those seconds, divided by the requests served, the mean of a variant's processes, the median of the repetitions; "− no-op sync guard's" is the difference within each repetition, then its median. At a fixed load it does not depend on how the 2 cores are shared with the load generator, as req/s at saturation does.`,
+        'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`).',
       '',
     );
-    const keep = (adapter: string, variant: HttpVariant, base: HttpVariant = 'bare'): number => ratio(hb!.rounds[adapter][variant], hb!.rounds[adapter][base]);
+    const keep = (adapter: string, variant: HttpVariant, base: HttpVariant = 'bare'): number => ratio(hb!.runs[adapter][variant].map((r) => r.rps), hb!.runs[adapter][base].map((r) => r.rps));
     const group = 'HTTP req/s';
     for (const adapter of ADAPTERS) {
       const Adapter = adapter === 'fastify' ? 'Fastify' : 'Express';
