@@ -318,7 +318,7 @@ async function main(): Promise<void> {
   out.push(
     `Written by \`npm run bench\` (bench/run.ts) on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(totalS / 60)} min ${Math.round(totalS % 60)} s. ` +
       `nest-limiter side by side with rate-limiter-flexible and @nestjs/throttler (+ @nest-lab/throttler-storage-redis), in the same run, on the same machine. ` +
-      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in an order that changes); every comparison is a **ratio taken within one repetition** (in sections 1 and 4, between the slices of one round of it, side by side in time), ` +
+      `Every figure is the **median of ${REPS} interleaved repetitions** (the contenders take turns, in an order that changes); every comparison is a **ratio taken within one repetition** (in section 1, between the slices of one round of it, side by side in time; in section 4, between variants measured in turns a quarter of a second long), ` +
       'then the median of those ratios: the machine is shared and noisy, so absolute figures move from run to run far more than the ratios do.',
     '',
     `![Headline ratios](${SVG})`,
