@@ -2,7 +2,7 @@
 // share its event loop: GET /hello on one adapter with one limiter (or none). Tells its port over IPC.
 //   node dist/bench/http-server.js <express|fastify> <variant> [redisUrl]
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, type CanActivate, type DynamicModule, type Type } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type CanActivate, type DynamicModule, type ExecutionContext, type Type } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { LimiterModule, TokenBucket } from '../lib';
 
-export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
 /** Never reached in a run: no request is ever refused, so every variant does the same work per request. */
@@ -42,6 +42,25 @@ class NoopSyncGuard implements CanActivate {
   }
 }
 
+/**
+ * What writing LimiterGuard's two headers costs the adapter, with no limiter at all: the no-op
+ * guard, setting RateLimit-Policy and RateLimit to constant values of the same length.
+ */
+@Injectable()
+class NoopHeadersGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const response = context.getArgByIndex(1);
+    if (typeof response.setHeader === 'function') {
+      response.setHeader('RateLimit-Policy', '"token-bucket";q=1000000000;w=1');
+      response.setHeader('RateLimit', '"token-bucket";r=999999999;t=0');
+    } else {
+      response.header('RateLimit-Policy', '"token-bucket";q=1000000000;w=1');
+      response.header('RateLimit', '"token-bucket";r=999999999;t=0');
+    }
+    return true;
+  }
+}
+
 function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | DynamicModule {
   const imports: (Type | DynamicModule)[] = [];
   let controller: Type = BareController;
@@ -52,6 +71,9 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
     case 'no-op sync guard':
     case 'no-op sync guard (control)':
       providers.push({ provide: APP_GUARD, useClass: NoopSyncGuard });
+      break;
+    case 'no-op sync guard + 2 headers':
+      providers.push({ provide: APP_GUARD, useClass: NoopHeadersGuard });
       break;
     case 'LimiterGuard (memory)':
       imports.push(LimiterModule.forRoot({ headers: true }));

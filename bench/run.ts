@@ -426,6 +426,7 @@ async function main(): Promise<void> {
     out.push(
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
         '**No-op sync guard (control)** is the very same server, measured as one more variant: its ratio to the no-op sync guard is what two identical variants read in this run, the resolution of every other ratio in the table. ' +
+        '**No-op sync guard + 2 headers** sets RateLimit-Policy and RateLimit to constant values of LimiterGuard\'s length and does nothing else: what the two headers alone cost the adapter, the floor of any guard with `headers: true`. ' +
         'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`).',
       '',
     );
