@@ -17,7 +17,6 @@ import { fairBench, fairReport, type FairResults } from './fair-bench';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
 import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs, shuffled } from './settings';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShapingJob } from './shaping-worker';
 import { percentile } from './percentile';
 import type { WaitingFigures } from './waiting-cost';
