@@ -1,4 +1,12 @@
 /**
+ * The names the library's headers are given to Fastify by. Fastify lowercases every name it is
+ * given, which, on every request, copies a name that has a capital letter and looks the copy up in
+ * V8's table of property names; a name in lower case already is taken as it is. (Express sends a
+ * name as it is given, so it gets the names as the draft spells them.)
+ */
+const FASTIFY_NAMES: Readonly<Record<string, string>> = { 'RateLimit-Policy': 'ratelimit-policy', RateLimit: 'ratelimit', 'Retry-After': 'retry-after', Connection: 'connection' };
+
+/**
  * Sets headers on an Express response or a Fastify reply (on every limited request: no array
  * made); `nodeStyle` (Express: the Node response's own `setHeader`) may be passed by a caller that
  * knows it, since looking it up on an Express response is not cheap.
@@ -6,7 +14,7 @@
 export function setHeaders(response: any, headers: Record<string, string>, nodeStyle: boolean = isNodeStyle(response)): void {
   for (const name in headers) {
     if (nodeStyle) response.setHeader(name, headers[name]);
-    else response.header(name, headers[name]);
+    else response.header(FASTIFY_NAMES[name] ?? name, headers[name]);
   }
 }
 
