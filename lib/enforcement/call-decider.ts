@@ -143,7 +143,7 @@ export class CallDecider {
 /** The headers a group's decision puts on the response, if any (none for a decision the failure policy made without the store). */
 function headersOf(decision: Decision, group: LimitGroup): Record<string, string> | undefined {
   if (group.headers === 'none' || decision.source === 'open' || decision.source === 'closed') return undefined;
-  const headers = rateLimitHeaders(decision, group.headerLabels, group.policyHeader);
+  const headers = rateLimitHeaders(decision, group.headerLabels, group.policyHeader, group.lastRateLimit);
   if (group.dryRun) delete headers['Retry-After'];
   if (group.headers === 'rate-limit') return headers;
   return headers['Retry-After'] === undefined ? undefined : { 'Retry-After': headers['Retry-After'] };

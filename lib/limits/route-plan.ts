@@ -1,7 +1,7 @@
 import type { StoreErrorPolicy } from '../core/decision';
 import type { GcraPolicy } from '../core/policy';
 import type { DecideContext } from '../engine/limiter-engine';
-import { policyHeader, sfLabels } from '../transports/rate-limit-headers';
+import { LastRateLimitValue, policyHeader, sfLabels } from '../transports/rate-limit-headers';
 import { isSkipped, readLimits } from './decorators/limit-metadata';
 import type { PolicyOfCall } from './dynamic-policy';
 import type { ResolvedLimiterOptions } from './module-options';
@@ -48,6 +48,8 @@ export interface LimitGroup extends DecideContext {
   readonly headers: HeaderMode;
   /** The RateLimit-Policy value, worked out once when every policy is fixed. */
   readonly policyHeader?: string;
+  /** The RateLimit value last written, for a group of one policy (reused while `r` and `t` stay the same). */
+  readonly lastRateLimit?: LastRateLimitValue;
 }
 
 /** Everything the guard and interceptor need of one route, resolved once at start-up. */
@@ -113,6 +115,7 @@ export function buildRoutePlan(controller: Function, handler: Function, module: 
       headerLabels,
       headers: headerMode(module.headers, dryRun, indexes.some((i) => dryRuns[i].headers)),
       policyHeader: fixed ? policyHeader(policies, headerLabels) : undefined,
+      lastRateLimit: headerLabels.length === 1 ? new LastRateLimitValue(headerLabels[0]) : undefined,
     };
   };
   const readsUser = limits.some((l) => l.key?.readsUser === true || l.fairBy?.readsUser === true);
