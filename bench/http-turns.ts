@@ -67,10 +67,12 @@ export async function inTurns(servers: readonly TurnServer[], options: TurnsOpti
   let turnStart = 0;
   for (const server of servers) process.kill(server.pid, 'SIGSTOP');
   const durationS = Math.ceil((rounds * servers.length * (turnMs + SETTLE_MS)) / 1000) + 60;
+  // A request waits for its server's turn: up to two rounds' worth of turns (its server first in one round, last in the next).
+  const timeoutS = Math.ceil((2 * servers.length * (turnMs + SETTLE_MS)) / 1000) + 30;
   const runs = servers.map((server, i) => {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const instance = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections, duration: durationS, timeout: 30 }, () => finish());
+    const instance = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections, duration: durationS, timeout: timeoutS }, () => finish());
     instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
       const s = stats[i];
       s.count++;
