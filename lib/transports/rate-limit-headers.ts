@@ -12,7 +12,8 @@ interface PolicyShape {
  * `RateLimit: "name";r=<remaining>;t=<seconds until one more unit>`, one item per policy;
  * plus `Retry-After` (whole seconds, rounded up, never earlier than `t`) on a refusal.
  * `labels` are the policies' names as sf-strings (`sfLabels`, worked out once per route);
- * `policy` is the RateLimit-Policy value when it was worked out once for fixed policies.
+ * `policy` is the RateLimit-Policy value when it was worked out once for fixed policies;
+ * `last`, the RateLimit value a group of one policy wrote last (reused while `r` and `t` stay the same).
  */
 export function rateLimitHeaders(decision: Decision, labels: readonly string[], policy?: string, last?: LastRateLimitValue): Record<string, string> {
   const headers: Record<string, string> = {
