@@ -10,7 +10,7 @@ import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
 import { clientIp } from '../transports/client-ip';
 import { HttpCall } from '../transports/http.call';
-import { isNodeStyle, setHeaders } from '../transports/http-response';
+import { isNodeStyle, setHeaders, setRateLimitHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
 import { rateLimitHeaders } from '../transports/rate-limit-headers';
 import type { DecidedCall } from './call-ledger';
@@ -42,9 +42,15 @@ export class CallDecider {
   decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
     const group = plan.enforced!;
     const { decision } = this.engine.decideNow([{ policy: limit.policy, key: clientIp(request), cost: limit.cost }], group);
+    const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
+    if (decision.allowed) {
+      // The route's one fixed policy: both values are at hand, so no record of headers is made.
+      if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.of(decision.policies[0]), nodeStyle);
+      return;
+    }
     const headers = headersOf(decision, group);
-    if (headers) setHeaders(response, headers, (this.nodeStyle ??= isNodeStyle(response)));
-    if (!decision.allowed) throw new HttpCall(request, response).refused(decision);
+    if (headers) setHeaders(response, headers, nodeStyle);
+    throw new HttpCall(request, response).refused(decision);
   }
 
   /** Decides the call; throws the transport's refusal when it is refused. */

@@ -18,6 +18,17 @@ export function setHeaders(response: any, headers: Record<string, string>, nodeS
   }
 }
 
+/** Sets the RateLimit-Policy and RateLimit headers of an admitted request: `setHeaders` for the guard's short path, without a record of them. */
+export function setRateLimitHeaders(response: any, policy: string, rateLimit: string, nodeStyle: boolean): void {
+  if (nodeStyle) {
+    response.setHeader('RateLimit-Policy', policy);
+    response.setHeader('RateLimit', rateLimit);
+  } else {
+    response.header(FASTIFY_NAMES['RateLimit-Policy'], policy);
+    response.header(FASTIFY_NAMES.RateLimit, rateLimit);
+  }
+}
+
 /** The Node response under Express's response or Fastify's reply. */
 export function rawResponse(response: any): import('node:http').ServerResponse {
   return response.raw ?? response;
