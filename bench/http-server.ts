@@ -10,8 +10,9 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { LimiterModule, TokenBucket } from '../lib';
+import { HandWrittenLimiterGuard } from './hand-written-limiter.guard';
 
-export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
 /** Never reached in a run: no request is ever refused, so every variant does the same work per request. */
@@ -75,6 +76,9 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
       break;
     case 'no-op sync guard + 2 headers':
       providers.push({ provide: APP_GUARD, useClass: NoopHeadersGuard });
+      break;
+    case 'hand-written token bucket + 2 headers':
+      providers.push({ provide: APP_GUARD, useClass: HandWrittenLimiterGuard });
       break;
     case 'LimiterGuard (memory)':
       imports.push(LimiterModule.forRoot({ headers: true }));

@@ -111,8 +111,9 @@ const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
  * Server processes per variant and repetition, each a turn per round: processes of the very same
  * server read up to ±10 % apart for as long as they live, even in a quiet hour (five no-op Fastify
  * servers measured side by side: 44.6-56.4 µs of CPU a request, in two groups; every part of the
- * request, the kernel's included, ~10 % slower in the slow ones: where each process's memory
- * lies, not what its JIT made), so each variant's figure is over six.
+ * request, the kernel's included, ~10 % slower in the slow ones: not what its JIT made, nor the
+ * addresses it was given, since one of eight still was with address randomisation off), so each
+ * variant's figures are those of its median process of six.
  */
 const HTTP_PROCESSES = 6;
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_MS / HTTP_TURN_MS / HTTP_PROCESSES));
@@ -122,11 +123,11 @@ const HTTP_LOADER_CPU = '0';
 
 /** One variant in one repetition. */
 interface HttpRun {
-  /** Its replies over its turns' length. */
+  /** The median of its processes' replies over their turns' length. */
   rps: number;
   /** Of the requests both sent and answered within one of its turns. */
   p99: number;
-  /** Server CPU (every thread) per reply during its turns, in µs. */
+  /** The median of its processes' server CPU (every thread) per reply during their turns, in µs. */
   cpuUs: number;
 }
 
@@ -167,10 +168,11 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
             const mine = turns.filter((_, i) => variantOf[i] === variant);
             const sum = (field: 'responses' | 'activeMs' | 'cpuNs' | 'non2xx' | 'errors'): number => mine.reduce((total, t) => total + t[field], 0);
             if (sum('non2xx') > 0 || sum('errors') > 0) throw new Error(`${adapter} ${variant}: ${sum('non2xx')} non-2xx replies and ${sum('errors')} errors (${mine.find((t) => t.firstError)?.firstError ?? 'none'}): limits must never refuse here`);
+            // The median process: one of the slow ones (see HTTP_PROCESSES) moves it by less than it moves a sum.
             const run: HttpRun = {
-              rps: (sum('responses') / sum('activeMs')) * 1000,
+              rps: median(mine.map((t) => (t.responses / t.activeMs) * 1000)),
               p99: percentile(mine.flatMap((t) => t.latencies), 99),
-              cpuUs: sum('cpuNs') / 1000 / sum('responses'),
+              cpuUs: median(mine.map((t) => t.cpuNs / 1000 / t.responses)),
             };
             ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
           }
@@ -398,7 +400,8 @@ async function main(): Promise<void> {
         `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
         `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant). ` +
         'The machine\'s speed drifts here by ±25 % from one second to the next (other tenants of the VM): one and the same server measured in consecutive 1 s runs read 0.96-1.28× itself, so runs of a second each in turn could not resolve a few per cent; turns a quarter of a second long, interleaved, put every variant through the same slow and fast stretches. ' +
-        'A variant\'s **req/s** is its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the CPU time of every thread of its process during its turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over its replies. ' +
+        `Processes of one and the same server differ for as long as they live (five no-op Fastify servers side by side in a quiet hour: 44.6-56.4 µs of CPU a request, in two groups, every part of the request ~10 % slower in the slow ones, the kernel's included), and the slow ones are a few of the ${HTTP_PROCESSES} or half of them from one run to the next: so a variant's figures are its median process's. ` +
+        'A variant\'s **req/s** is the median of its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the median of its processes\' CPU time of every thread during their turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over their replies. ' +
         'A ratio is taken within each repetition, then the median of the repetitions. ' +
         'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key).',
@@ -428,6 +431,7 @@ async function main(): Promise<void> {
       'The no-op sync guard is the floor of any global guard: an APP_GUARD whose `canActivate` returns `true` synchronously, on the bare app. ' +
         '**No-op sync guard (control)** is the very same server, measured as one more variant: its ratio to the no-op sync guard is what two identical variants read in this run, the resolution of every other ratio in the table. ' +
         '**No-op sync guard + 2 headers** sets RateLimit-Policy and RateLimit to constant values of LimiterGuard\'s length and does nothing else: what the two headers alone cost the adapter, the floor of any guard with `headers: true`. ' +
+        '**Hand-written token bucket + 2 headers** (bench/hand-written-limiter.guard.ts) is the floor of any limiter that sends them: a guard written for this one route, doing only what a limiter cannot do without on each request (find the route\'s limit, read the client\'s address and the time, read and write one GCRA state in a Map, set the two headers, the RateLimit value made anew only when it changes), with no options, validation, events or store: what LimiterGuard costs beyond it is what the library adds. ' +
         'LimiterGuard runs with the memory store and `headers: true` (the default: every reply carries `RateLimit-Policy` and `RateLimit`), or with the Redis store (`store: { redis: url }`).',
       '',
     );
