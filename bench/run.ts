@@ -151,8 +151,10 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
         const servers: Served[] = [];
         const variantOf: HttpVariant[] = [];
         try {
-          for (const variant of HTTP_VARIANTS) {
-            for (let i = 0; i < HTTP_PROCESSES; i++) {
+          // Started (and warmed up) a process of each variant in turn: whatever a process's start
+          // time decides of its speed falls on every variant alike.
+          for (let i = 0; i < HTTP_PROCESSES; i++) {
+            for (const variant of HTTP_VARIANTS) {
               const server = await serve('http-server.js', [adapter, variant, redis.url]);
               servers.push(server);
               variantOf.push(variant);
@@ -395,7 +397,7 @@ async function main(): Promise<void> {
   if (hb) {
     out.push('## 4. HTTP', '');
     out.push(
-      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition, all alive at once` +
+      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
         `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_S} s of load alone first. ` +
         `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
         `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant). ` +
