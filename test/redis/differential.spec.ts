@@ -13,6 +13,8 @@ import { seededRandom } from '../support/seeded-random';
 const OPS = 10_000;
 const ROUNDS = 400;
 const KEYS = ['a', 'b', 'c d{e}\n'];
+/** A client whose key holds a list under every policy of the batch test. */
+const WRONG_CLIENT = 'client with a list';
 // Emission intervals from 50 µs to 140 ms, some of them not exact in binary: with ~0.1 ms per
 // operation, some buckets fill, some drain between two calls, and some never do.
 const RATES = [20_000, 3_000, 1_000, 300, 7];
@@ -170,7 +172,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 
-  it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, runs of one request repeated, several policies, a key of the wrong type) decide identically, and store lib/core's tats`, async () => {
+  it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, runs of one request repeated or made by many clients, several policies, keys of the wrong type) decide identically, and store lib/core's tats`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const next = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
@@ -181,10 +183,14 @@ describe('gcra.lua against lib/core (differential)', () => {
     // A key that holds a list: every request touching it fails alone, and the list stays.
     const wrong = toGcraPolicy({ id: 'wrong-type', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 5 });
     await client.rpush(redisKey(prefix, wrong.id, KEYS[0]), 'not a tat');
+    // Many clients' requests in a row (gcra.lua's 'R'), among them one whose key holds a list too.
+    const crowd = [...Array.from({ length: 12 }, (_, i) => `client ${i}`), WRONG_CLIENT];
+    for (const policy of policies) await client.rpush(redisKey(prefix, policy.id, WRONG_CLIENT), 'not a tat');
+    const isWrong = (e: StoreEntry): boolean => e.policy === wrong || e.key === WRONG_CLIENT;
     const tats = new Map<string, number>();
     const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0, repeated: 0, repeatedWrongType: 0 };
+    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0, repeated: 0, repeatedWrongType: 0, crowd: 0, crowdWrongType: 0 };
 
     let lastNow = 0;
     const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
@@ -212,7 +218,15 @@ describe('gcra.lua against lib/core (differential)', () => {
       if (previous.entries[0].policy === wrong) counts.repeatedWrongType++;
       return previous;
     };
-    const operation = (): Op => (previous = repeated() ?? fresh());
+    // The same one-entry decide by another client, as many clients' requests come (one 'R' run while each key is new to the batch).
+    const another = (): Op | undefined => {
+      if (previous?.kind !== 'decide' || previous.entries.length !== 1 || isWrong(previous.entries[0]) || next() >= 0.4) return undefined;
+      const key = next() < 0.05 ? WRONG_CLIENT : pick(crowd.slice(0, -1));
+      counts.crowd++;
+      if (key === WRONG_CLIENT) counts.crowdWrongType++;
+      return { kind: 'decide', entries: [{ ...previous.entries[0], key }], tats: [], deltas: [] };
+    };
+    const operation = (): Op => (previous = repeated() ?? another() ?? fresh());
     const fresh = (): Op => {
       const roll = next();
       if (roll < 0.55 || reservations.length === 0) return { kind: 'decide', entries: entries(), tats: [], deltas: [] };
@@ -242,7 +256,7 @@ describe('gcra.lua against lib/core (differential)', () => {
           touched.set(id(e), e);
         }
         if (op.entries.length > 1) counts.multiEntry++;
-        if (op.entries.some((e) => e.policy === wrong)) {
+        if (op.entries.some(isWrong)) {
           if (result.status !== 'rejected' || !(result.reason instanceof RedisKeyTypeError)) throw fail(i, 'a RedisKeyTypeError', result);
           counts.wrongType++;
           return;
@@ -284,7 +298,7 @@ describe('gcra.lua against lib/core (differential)', () => {
       });
       // The state itself: every key the batch touched holds exactly lib/core's tat, or is gone
       // (a tat <= now is no state; one whose ceil(tat) has passed has expired).
-      const names = [...touched.values()].filter((e) => e.policy !== wrong);
+      const names = [...touched.values()].filter((e) => !isWrong(e));
       const stored = await Promise.all(names.map((e) => client.get(keyOf(e))));
       const readBy = (await store.peek([])).now;
       names.forEach((e, j) => {
@@ -296,7 +310,20 @@ describe('gcra.lua against lib/core (differential)', () => {
       counts.batches++;
     }
     expect(await client.lrange(redisKey(prefix, wrong.id, KEYS[0]), 0, -1)).toEqual(['not a tat']);
-    const covered = counts.admitted > 1000 && counts.refused > 300 && counts.repeatedKeys > 1000 && counts.multiEntry > 500 && counts.givenBack > 50 && counts.settled > 100 && counts.wrongType > 50 && counts.blocked > 20 && counts.repeated > 500 && counts.repeatedWrongType > 5;
+    for (const policy of policies) expect(await client.lrange(redisKey(prefix, policy.id, WRONG_CLIENT), 0, -1)).toEqual(['not a tat']);
+    const covered =
+      counts.admitted > 1000 &&
+      counts.refused > 300 &&
+      counts.repeatedKeys > 1000 &&
+      counts.multiEntry > 500 &&
+      counts.givenBack > 50 &&
+      counts.settled > 100 &&
+      counts.wrongType > 50 &&
+      counts.blocked > 20 &&
+      counts.repeated > 500 &&
+      counts.repeatedWrongType > 5 &&
+      counts.crowd > 500 &&
+      counts.crowdWrongType > 10;
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 });

@@ -30,8 +30,11 @@ export class GcraBatch {
   /** The KEYS index (0-based) of every entry of every record, in order: what the replay walks. */
   readonly keyIndexes: number[] = [];
   private readonly indexOf = new Map<string, number>();
-  /** The run of one-entry decides the last request opened or joined, while nothing else followed it. */
-  private run?: { readonly index: number; readonly policy: GcraPolicy; readonly cost: number; readonly floor: number | undefined; count: number; readonly countAt: number };
+  /**
+   * The run of one-entry decides the last request opened or joined, while nothing else followed it:
+   * all of one key ('r'), or each on the key after the last's, every one new to the batch ('R').
+   */
+  private run?: { op: 'r' | 'R'; readonly first: number; readonly policy: GcraPolicy; readonly cost: number; readonly floor: number | undefined; count: number; readonly opAt: number };
   /** Each policy's index in `policyArgs`, as gcra.lua numbers them (1-based, as text). */
   private readonly policyIndexOf = new Map<GcraPolicy, string>();
 
@@ -66,17 +69,30 @@ export class GcraBatch {
     }
   }
 
-  /** A one-entry decide: one more in the run before it when it is the same entry (gcra.lua's 'r'), else a new run. */
+  /**
+   * A one-entry decide: one more in the run before it when it is the same decide (on the same key
+   * for 'r', on the next new key for 'R': a hot key's requests in a row, or many clients' first
+   * requests, then cost no arguments of their own), else a new run.
+   */
   private addToRun(entry: StoreEntry): void {
     const { policy, key, cost, floor } = entry;
+    const known = this.keys.length;
     const index = this.keyIndex(this.names.of(policy.id, key));
     this.keyIndexes.push(index);
     const run = this.run;
-    if (run && run.index === index && run.policy === policy && run.cost === cost && run.floor === floor) {
-      this.args[run.countAt] = String(++run.count);
-      return;
+    if (run && run.policy === policy && run.cost === cost && run.floor === floor) {
+      if (run.op === 'r' && run.first === index) {
+        this.args[run.opAt + 1] = String(++run.count);
+        return;
+      }
+      if (index === known && index === run.first + run.count && (run.op === 'R' || run.count === 1)) {
+        run.op = 'R';
+        this.args[run.opAt] = 'R';
+        this.args[run.opAt + 1] = String(++run.count);
+        return;
+      }
     }
-    this.run = { index, policy, cost, floor, count: 1, countAt: this.args.length + 1 };
+    this.run = { op: 'r', first: index, policy, cost, floor, count: 1, opAt: this.args.length };
     this.args.push('r', '1', String(index + 1), this.policyIndex(policy), costArg(cost), floorArg(floor));
   }
 

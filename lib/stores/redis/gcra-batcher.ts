@@ -3,7 +3,7 @@ import { BatchSettlement } from './batch-settlement';
 import type { Clock } from '../../core/clock';
 import { GcraBatch, PolicyArgs, type BatchRecord } from './gcra-batch';
 import { replayBatch } from './gcra-replay';
-import type { GcraScript } from './gcra-script';
+import { nowOfTime, type GcraScript } from './gcra-script';
 import type { RefusalCache } from './refusal-cache';
 import type { RedisKeyNames } from './redis-key-names';
 import type { RedisConnection } from './redis-connection';
@@ -136,7 +136,7 @@ export class GcraBatcher {
       for (const record of batch.records) record.reject(error);
       return;
     }
-    if (Array.isArray(reply)) this.refusals.observe(Number(reply[0]), sentAt, this.clock.now());
+    if (Array.isArray(reply)) this.refusals.observe(nowOfTime(reply[0], reply[1]), sentAt, this.clock.now());
     // This call alone in flight on its slot: Redis waits for the next one, so half the batch is answered at once (see BatchSettlement).
     const alone = this.inFlight.get(slot) === 1;
     const settlement = new BatchSettlement(batch.records, alone ? Math.ceil(batch.records.length / 2) : batch.records.length);

@@ -1,5 +1,5 @@
 import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../core/gcra';
-import { fromReply } from './gcra-script';
+import { fromReply, nowOfTime } from './gcra-script';
 import type { BatchSettlement } from './batch-settlement';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
 import type { RefusalCache } from './refusal-cache';
@@ -18,21 +18,21 @@ export class RedisKeyTypeError extends Error {}
 export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalCache, sentAt: number, settlement: BatchSettlement): void {
   const { records, keys, keyIndexes } = batch;
   const nkeys = keys.length;
-  if (!Array.isArray(reply) || reply.length !== 1 + nkeys + records.length) {
-    const error = new Error(`gcra.lua: expected ${1 + nkeys + records.length} reply values, got ${Array.isArray(reply) ? reply.length : typeof reply}`);
+  if (!Array.isArray(reply) || reply.length !== 2 + nkeys + records.length) {
+    const error = new Error(`gcra.lua: expected ${2 + nkeys + records.length} reply values, got ${Array.isArray(reply) ? reply.length : typeof reply}`);
     for (let r = 0; r < records.length; r++) settlement.reject(r, error);
     return;
   }
-  const now = fromReply(reply[0]);
+  const now = nowOfTime(reply[0], reply[1]);
   const tats: (number | undefined)[] = new Array(nkeys);
   for (let k = 0; k < nkeys; k++) {
-    const text = reply[k + 1];
+    const text = reply[k + 2];
     tats[k] = text === '' ? undefined : fromReply(text);
   }
   let at = 0;
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
-    const flag = reply[1 + nkeys + r];
+    const flag = reply[2 + nkeys + r];
     if (flag === -1) settlement.reject(r, wrongType(record, reply, keyIndexes, at));
     else if (record.op === 'd') decide(record, r, flag === 1, tats, keyIndexes, at, now, refusals, sentAt, settlement);
     else if (record.op === 'p') settlement.resolve(r, { now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy, e.cost)) });
@@ -92,7 +92,7 @@ function decide(
 /** The error of a request that touches a key of the wrong type: the script changed nothing for it. */
 function wrongType(record: BatchRecord, reply: unknown[], keyIndexes: readonly number[], at: number): RedisKeyTypeError {
   for (let j = 0; j < record.entries.length; j++) {
-    const text = reply[keyIndexes[at + j] + 1];
+    const text = reply[keyIndexes[at + j] + 2];
     if (typeof text === 'string' && text.startsWith('WRONGTYPE')) return new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`);
   }
   return new RedisKeyTypeError('gcra.lua: a key of this request holds the wrong kind of value');

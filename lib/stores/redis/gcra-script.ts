@@ -35,6 +35,14 @@ export function toArg(x: number): string {
   return x === Infinity ? 'inf' : String(x);
 }
 
+/** gcra.lua's EPOCH_S: the store counts time in ms from 2026-01-01 UTC (the script says why). */
+const EPOCH_S = 1_767_225_600;
+
+/** gcra.lua's `now`, from the TIME it replied with: the same double operations, so the same double. */
+export function nowOfTime(seconds: unknown, micros: unknown): number {
+  return ((Number(seconds) - EPOCH_S) * 1_000_000 + Number(micros)) / 1000;
+}
+
 /** A number the script sent as text ('%.17g'; 'inf' for Infinity). */
 export function fromReply(value: unknown): number {
   return value === 'inf' ? Infinity : Number(value);

@@ -19,6 +19,8 @@
 --   'd' decide:  k, p, cost, floor ('' for none: see `floored`)
 --   'r' a run of n decides of one entry each, all the same (k, p, cost, floor, given once): a hot
 --       key's requests in a row cost no arguments of their own, and get a flag each
+--   'R' the same, but each on the key after the last's (keys k .. k + n - 1): many clients' requests
+--       in a row (each key new to the batch) cost only their key
 --   'p' peek:    k                     (the state is read, and time)
 --   'c' cancel:  k, reservedTat, increment
 --   's' settle:  k, p, reservedTat, deltaUnits
@@ -26,12 +28,16 @@
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
 -- Infinity travels as 'inf' (what '%.17g' prints for math.huge, and what tonumber reads).
--- Reply: { now, then per key the text it held when read ('' for none, the error for a key of the
---          wrong type), then per request a flag: 1 charged (decide) or done, 0 refused (decide),
---          -1 failed: it touches a key of the wrong type, and changed nothing }.
+-- Reply: { TIME's seconds and microseconds as Redis gave them (the client works `now` out of them
+--          as the script does: cheaper than printing it), then per key the text it held when read
+--          ('' for none, the error for a key of the wrong type), then per request a flag: 1 charged
+--          (decide) or done, 0 refused (decide), -1 failed: it touches a key of the wrong type, and
+--          changed nothing }.
 --
--- Lean on purpose (it runs for every decision): no local functions (each would be a closure made
--- per call), no table per request or policy (the policies share one), arguments read by index.
+-- Lean on purpose (it runs for every decision, and at one call in flight every call finds Redis's
+-- caches cold): no local functions (each would be a closure made per call), no table but the reply
+-- and the tats (none per request or policy: policies are read from ARGV where used), no number
+-- printed by Lua (redis.call prints the ones it is given, exactly).
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
 -- change a decision. It is rebased to 2026-01-01 (as go-redis/redis_rate rebases to 2017): a
@@ -49,74 +55,57 @@ local EPSILON_MS = 1e-6
 local MAX_EXPIRY_MS = 2 ^ 53
 
 local tonumber = tonumber
-local format = string.format
 local ARGV = ARGV
 
 local time = redis.call('TIME')
 local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
-local reply = { format('%.17g', now) }
+local reply = { time[1], time[2] }
 
--- Read every key before anything is written: `tats` is the state as the batch goes (nil: none),
--- `read` the state found, false for a key of the wrong type (its requests fail, the rest go on).
+-- Read every key before anything is written: `tats` is the state as the batch goes (nil: none);
+-- `wrong` (made only when one is found) marks keys of the wrong type: their requests fail, the rest go on.
 local nkeys = #KEYS
-local tats, read = {}, {}
-local anyWrongType = false
+local tats, wrong = {}, nil
 for k = 1, nkeys do
   local value = redis.pcall('GET', KEYS[k])
   if type(value) == 'table' then
-    anyWrongType = true
-    read[k] = false
-    reply[k + 1] = value.err
+    wrong = wrong or {}
+    wrong[k] = true
+    reply[k + 2] = value.err
   elseif value then
     tats[k] = tonumber(value)
-    read[k] = tats[k]
-    reply[k + 1] = value
+    reply[k + 2] = value
   else
-    reply[k + 1] = ''
+    reply[k + 2] = ''
   end
 end
 
--- The batch's policies, read once into one flat table (not a table per field: a call of one
--- request pays for every table made): policy p's kind, emissionMs, tauMs, maxWaitMs, blockMs and
--- unitAheadMs are pol[pa] .. pol[pa + 5], pa = p * 6 - 5. unitAheadMs is aheadMs for one unit
--- (lib/core/gcra `refusal`): how far ahead the state a unit is admitted from again lies, for blocks.
+-- Policy p's kind, emissionMs, tauMs, maxWaitMs and blockMs are ARGV[b] .. ARGV[b + 4], b = p * 5 - 3.
+-- unit (lib/core/gcra `refusal`'s aheadMs for one unit): how far ahead the state a unit is
+-- admitted from again lies, for blocks.
 local np = tonumber(ARGV[1])
-local pol = {}
-for p = 1, np do
-  local b, pa = p * 5 - 3, p * 6 - 5
-  local kind, emissionMs, tauMs, maxWaitMs = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local unit = tauMs
-  if kind == 'tw' then
-    unit = tauMs + maxWaitMs
-  elseif kind == 'lw' then
-    unit = math.min(tauMs, maxWaitMs + emissionMs)
-  end
-  pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5] = kind, emissionMs, tauMs, maxWaitMs, tonumber(ARGV[b + 4]), unit
-end
-
-local newTats
-local a, last, flagAt = 2 + np * 5, #ARGV, nkeys + 1
+local a, last, flagAt = 2 + np * 5, #ARGV, nkeys + 2
 while a <= last do
   local op, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
-  if op == 'r' then
+  if op == 'r' or op == 'R' then
     -- n times the one-entry 'd' below, with what does not change worked out once.
-    local k, p, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    local k, b, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1]) * 5 - 3, tonumber(ARGV[a + 2])
+    local step = op == 'R' and 1 or 0
     local floor = tonumber(ARGV[a + 3])
     a = a + 4
-    local pa = p * 6 - 5
-    local kind, emissionMs, tauMs, maxWaitMs, blockMs, unit = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5]
+    local kind, emissionMs, tauMs, maxWaitMs, blockMs = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
     local increment = cost * emissionMs
-    local ahead = tauMs
+    local ahead, unit = tauMs, tauMs
     if kind == 'tw' then
+      unit = tauMs + maxWaitMs
       ahead = unit
     elseif kind == 'lw' then
+      unit = math.min(tauMs, maxWaitMs + emissionMs)
       ahead = math.min(tauMs, maxWaitMs + increment)
     end
-    local usable = read[k] ~= false
     for _ = 1, n do
       local flag = -1
-      if usable then
+      if not (wrong and wrong[k]) then
         local tat = tats[k]
         if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
         local base = now
@@ -135,27 +124,28 @@ while a <= last do
       end
       flagAt = flagAt + 1
       reply[flagAt] = flag
+      k = k + step
     end
   else
     local width = (op == 'd' and 4) or (op == 'p' and 1) or (op == 'c' and 3) or 4
     local flag = 1
-    if anyWrongType then
+    if wrong then
       for b = a, a + (n - 1) * width, width do
-        if read[tonumber(ARGV[b])] == false then flag = -1 end
+        if wrong[tonumber(ARGV[b])] then flag = -1 end
       end
     end
     if flag == -1 or op == 'p' then
       -- nothing to change
     elseif op == 'd' then
       -- decideAll: charged to every policy only if every policy admits.
+      local newTats = {}
       for j = 1, n do
-        local b = a + (j - 1) * 4
-        local p = tonumber(ARGV[b + 1])
-        local pa = p * 6 - 5
-        local tat, kind = tats[tonumber(ARGV[b])], pol[pa]
-        local emissionMs, tauMs, maxWaitMs, cost = pol[pa + 1], pol[pa + 2], pol[pa + 3], tonumber(ARGV[b + 2])
+        local e = a + (j - 1) * 4
+        local b = tonumber(ARGV[e + 1]) * 5 - 3
+        local tat, kind = tats[tonumber(ARGV[e])], ARGV[b]
+        local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[e + 2])
         -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
-        local floor = tonumber(ARGV[b + 3])
+        local floor = tonumber(ARGV[e + 3])
         if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
         -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
         local base = now
@@ -170,7 +160,6 @@ while a <= last do
           ahead = math.min(tauMs, maxWaitMs + increment)
         end
         if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
-        newTats = newTats or {}
         newTats[j] = newTat
       end
       if flag == 1 then
@@ -180,22 +169,24 @@ while a <= last do
         -- it can never admit) blocks it for blockMs from now, unless a block (or a debt) already
         -- runs further; the state a unit is admitted from again is `unit - T` ahead.
         for j = 1, n do
-          local b = a + (j - 1) * 4
-          local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-          local pa = p * 6 - 5
-          local kind, emissionMs, tauMs, maxWaitMs, blockMs, unit = pol[pa], pol[pa + 1], pol[pa + 2], pol[pa + 3], pol[pa + 4], pol[pa + 5]
-          local cost = tonumber(ARGV[b + 2])
+          local e = a + (j - 1) * 4
+          local k, b = tonumber(ARGV[e]), tonumber(ARGV[e + 1]) * 5 - 3
+          local blockMs = tonumber(ARGV[b + 4])
           if blockMs > 0 then
+            local kind, emissionMs, tauMs, maxWaitMs = ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+            local cost = tonumber(ARGV[e + 2])
             local tat = tats[k]
-            local floor = tonumber(ARGV[b + 3])
+            local floor = tonumber(ARGV[e + 3])
             if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
             local base = now
             if tat ~= nil and tat - now > EPSILON_MS then base = tat end
             local increment = cost * emissionMs
-            local ahead = tauMs
+            local ahead, unit = tauMs, tauMs
             if kind == 'tw' then
+              unit = tauMs + maxWaitMs
               ahead = unit
             elseif kind == 'lw' then
+              unit = math.min(tauMs, maxWaitMs + emissionMs)
               ahead = math.min(tauMs, maxWaitMs + increment)
             end
             local newTat = base + increment
@@ -218,10 +209,9 @@ while a <= last do
     else
       -- settle: charges are always taken; refunds anywhere only for a reject-mode token bucket (no
       -- slots), else only while ours is the last reservation (lib/core/gcra.ts says why).
-      for b = a, a + (n - 1) * 4, 4 do
-        local k, p = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
-        local pa = p * 6 - 5
-        local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], pol[pa], pol[pa + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+      for e = a, a + (n - 1) * 4, 4 do
+        local k, b = tonumber(ARGV[e]), tonumber(ARGV[e + 1]) * 5 - 3
+        local tat, kind, emissionMs, reservedTat, deltaUnits = tats[k], ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[e + 2]), tonumber(ARGV[e + 3])
         if deltaUnits > 0 then
           local base = now
           if tat ~= nil and tat - now > EPSILON_MS then base = tat end
@@ -238,17 +228,17 @@ while a <= last do
   end
 end
 
--- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters
--- (a tat <= now is no state), and an absolute expiry cannot come out early from Redis truncating
--- its own clock to whole ms.
+-- Write each changed key once (a key's text in the reply is what it held). PXAT, not PX: the key
+-- lives exactly as long as its state matters (a tat <= now is no state), and an absolute expiry
+-- cannot come out early from Redis truncating its own clock to whole ms. Numbers are given to
+-- redis.call as numbers: Redis prints them exactly (integers as integers), with no Lua string made.
 for k = 1, nkeys do
   local tat = tats[k]
-  if tat ~= nil and tat ~= read[k] then
+  if tat ~= nil and tat ~= tonumber(reply[k + 2]) then
     if tat <= now then
       redis.call('DEL', KEYS[k])
     else
-      local expiresAt = math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS
-      redis.call('SET', KEYS[k], format('%.17g', tat), 'PXAT', format('%d', expiresAt))
+      redis.call('SET', KEYS[k], tat, 'PXAT', math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS)
     end
   end
 end
