@@ -57,12 +57,21 @@ export const FLOOD = { rate: 10, capacity: 10 } as const;
 /** Never reached in an `admit` run. */
 const UNREACHED = 1_000_000_000;
 
+/**
+ * nest-limiter's rate in an `admit` run: an ordinary limit (10 per second), whose burst of
+ * UNREACHED is never reached. Each decision then moves a key's state 100 ms on and writes it, as
+ * under a real limit, and the key outlives the run (as the peers' do, counting in a 60 s window).
+ * A rate near UNREACHED per second would not: its emission interval (1e-6 ms) is below what a
+ * double holds beside `now`, so no state would ever be stored and every write would be a DEL of nothing.
+ */
+const ADMIT_RATE = 10;
+
 /** One decision on `key`: true when admitted. */
 type Decide = (key: string) => Promise<boolean>;
 
 async function contender(job: RedisJob): Promise<{ decide: Decide; close: () => Promise<void> }> {
   const flood = job.load === 'flood';
-  const rate = flood ? FLOOD.rate : UNREACHED;
+  const rate = flood ? FLOOD.rate : ADMIT_RATE;
   const capacity = flood ? FLOOD.capacity : UNREACHED;
   const client = (): Redis => new Redis(job.url, { enableAutoPipelining: job.pipelining === 'on' });
   switch (job.contender) {
