@@ -29,7 +29,8 @@ export class GcraBatch {
   readonly args: string[] = [];
   /** The KEYS index (0-based) of every entry of every record, in order: what the replay walks. */
   readonly keyIndexes: number[] = [];
-  private readonly indexOf = new Map<string, number>();
+  /** KEYS index by policy id, then key: short strings whose hashes are mostly known, where the Redis name is long and new. */
+  private readonly indexOf = new Map<string, Map<string, number>>();
   /**
    * The run of one-entry decides the last request opened or joined, while nothing else followed it:
    * all of one key ('r'), or each on the key after the last's, every one new to the batch ('R').
@@ -56,7 +57,7 @@ export class GcraBatch {
     args.push(op, String(entries.length));
     for (let j = 0; j < entries.length; j++) {
       const { policy, key, cost } = entries[j];
-      const index = this.keyIndex(this.names.of(policy.id, key));
+      const index = this.keyIndex(policy.id, key);
       this.keyIndexes.push(index);
       args.push(String(index + 1));
       if (op === 'd') {
@@ -77,7 +78,7 @@ export class GcraBatch {
   private addToRun(entry: StoreEntry): void {
     const { policy, key, cost, floor } = entry;
     const known = this.keys.length;
-    const index = this.keyIndex(this.names.of(policy.id, key));
+    const index = this.keyIndex(policy.id, key);
     this.keyIndexes.push(index);
     const run = this.run;
     if (run && run.policy === policy && run.cost === cost && run.floor === floor) {
@@ -111,15 +112,18 @@ export class GcraBatch {
     return index;
   }
 
-  private keyIndex(name: string): number {
-    let index = this.indexOf.get(name);
+  private keyIndex(policyId: string, key: string): number {
+    let byKey = this.indexOf.get(policyId);
+    if (byKey === undefined) this.indexOf.set(policyId, (byKey = new Map()));
+    let index = byKey.get(key);
     if (index === undefined) {
       index = this.keys.length;
-      this.keys.push(name);
-      this.indexOf.set(name, index);
+      this.keys.push(this.names.of(policyId, key));
+      byKey.set(key, index);
     }
     return index;
   }
+
 }
 
 function costArg(cost: number): string {

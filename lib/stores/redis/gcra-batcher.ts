@@ -2,7 +2,7 @@ import { Command } from 'ioredis';
 import { BatchSettlement } from './batch-settlement';
 import type { Clock } from '../../core/clock';
 import { GcraBatch, PolicyArgs, type BatchRecord } from './gcra-batch';
-import { replayBatch } from './gcra-replay';
+import { replayBatch, replyLines } from './gcra-replay';
 import { nowOfTime, type GcraScript } from './gcra-script';
 import type { RefusalCache } from './refusal-cache';
 import type { RedisKeyNames } from './redis-key-names';
@@ -136,11 +136,12 @@ export class GcraBatcher {
       for (const record of batch.records) record.reject(error);
       return;
     }
-    if (Array.isArray(reply)) this.refusals.observe(nowOfTime(reply[0], reply[1]), sentAt, this.clock.now());
+    const lines = replyLines(reply);
+    if (lines !== undefined) this.refusals.observe(nowOfTime(lines[0], lines[1]), sentAt, this.clock.now());
     // This call alone in flight on its slot: Redis waits for the next one, so half the batch is answered at once (see BatchSettlement).
     const alone = this.inFlight.get(slot) === 1;
     const settlement = new BatchSettlement(batch.records, alone ? Math.ceil(batch.records.length / 2) : batch.records.length);
-    replayBatch(batch, reply, this.refusals, sentAt, settlement);
+    replayBatch(batch, lines, this.refusals, sentAt, settlement);
     settlement.end();
   }
 

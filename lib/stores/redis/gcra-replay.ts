@@ -4,6 +4,12 @@ import type { BatchSettlement } from './batch-settlement';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
 import type { RefusalCache } from './refusal-cache';
 
+/** gcra.lua's reply, a text of lines (ASCII: numbers, flags, Redis's errors), as its lines; undefined for anything else. */
+export function replyLines(reply: unknown): string[] | undefined {
+  // The store's commands ask ioredis for no decoding: a bulk reply comes as the Buffer read.
+  return Buffer.isBuffer(reply) ? reply.toString('latin1').split('\n') : undefined;
+}
+
 /** Thrown (to its own request only) when a request touches a key that holds something other than a tat. */
 export class RedisKeyTypeError extends Error {}
 
@@ -15,11 +21,11 @@ export class RedisKeyTypeError extends Error {}
  * is refused with an error. Refusals are remembered in `refusals` (read after `sentAt`). Each
  * record is settled through `settlement`, which says when its caller hears of it.
  */
-export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalCache, sentAt: number, settlement: BatchSettlement): void {
+export function replayBatch(batch: GcraBatch, reply: readonly string[] | undefined, refusals: RefusalCache, sentAt: number, settlement: BatchSettlement): void {
   const { records, keys, keyIndexes } = batch;
   const nkeys = keys.length;
-  if (!Array.isArray(reply) || reply.length !== 2 + nkeys + records.length) {
-    const error = new Error(`gcra.lua: expected ${2 + nkeys + records.length} reply values, got ${Array.isArray(reply) ? reply.length : typeof reply}`);
+  if (reply === undefined || reply.length !== 2 + nkeys + records.length) {
+    const error = new Error(`gcra.lua: expected ${2 + nkeys + records.length} reply lines, got ${reply === undefined ? 'no text' : reply.length}`);
     for (let r = 0; r < records.length; r++) settlement.reject(r, error);
     return;
   }
@@ -33,8 +39,8 @@ export function replayBatch(batch: GcraBatch, reply: unknown, refusals: RefusalC
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
     const flag = reply[2 + nkeys + r];
-    if (flag === -1) settlement.reject(r, wrongType(record, reply, keyIndexes, at));
-    else if (record.op === 'd') decide(record, r, flag === 1, tats, keyIndexes, at, now, refusals, sentAt, settlement);
+    if (flag === '-1') settlement.reject(r, wrongType(record, reply, keyIndexes, at));
+    else if (record.op === 'd') decide(record, r, flag === '1', tats, keyIndexes, at, now, refusals, sentAt, settlement);
     else if (record.op === 'p') settlement.resolve(r, { now, outcomes: record.entries.map((e, j) => peek(tats[keyIndexes[at + j]], now, e.policy, e.cost)) });
     else {
       const { entries, reservedTats, deltas } = record;
@@ -90,10 +96,10 @@ function decide(
 }
 
 /** The error of a request that touches a key of the wrong type: the script changed nothing for it. */
-function wrongType(record: BatchRecord, reply: unknown[], keyIndexes: readonly number[], at: number): RedisKeyTypeError {
+function wrongType(record: BatchRecord, reply: readonly string[], keyIndexes: readonly number[], at: number): RedisKeyTypeError {
   for (let j = 0; j < record.entries.length; j++) {
     const text = reply[keyIndexes[at + j] + 2];
-    if (typeof text === 'string' && text.startsWith('WRONGTYPE')) return new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`);
+    if (text.startsWith('WRONGTYPE')) return new RedisKeyTypeError(`${text} (policy ${record.entries[j].policy.id})`);
   }
   return new RedisKeyTypeError('gcra.lua: a key of this request holds the wrong kind of value');
 }

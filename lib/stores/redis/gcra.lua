@@ -28,11 +28,13 @@
 -- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
 -- Infinity travels as 'inf' (what '%.17g' prints for math.huge, and what tonumber reads).
--- Reply: { TIME's seconds and microseconds as Redis gave them (the client works `now` out of them
---          as the script does: cheaper than printing it), then per key the text it held when read
---          ('' for none, the error for a key of the wrong type), then per request a flag: 1 charged
---          (decide) or done, 0 refused (decide), -1 failed: it touches a key of the wrong type, and
---          changed nothing }.
+-- Reply: one text, its lines (joined by '\n': one bulk string costs both ends far less to write and
+--        read than an array of hundreds) are TIME's seconds and microseconds as Redis gave them
+--        (the client works `now` out of them as the script does: cheaper than printing it), then
+--        per key the text it held when read ('' for none or for text that is no number, the error
+--        for a key of the wrong type, newlines made spaces), then per request a flag: '1'
+--        charged (decide) or done, '0' refused (decide), '-1' failed: it touches a key of the
+--        wrong type, and changed nothing.
 --
 -- Lean on purpose (it runs for every decision, and at one call in flight every call finds Redis's
 -- caches cold): no local functions (each would be a closure made per call), no table but the reply
@@ -70,10 +72,11 @@ for k = 1, nkeys do
   if type(value) == 'table' then
     wrong = wrong or {}
     wrong[k] = true
-    reply[k + 2] = value.err
+    reply[k + 2] = (value.err:gsub('\n', ' '))
   elseif value then
-    tats[k] = tonumber(value)
-    reply[k + 2] = value
+    local tat = tonumber(value)
+    tats[k] = tat
+    reply[k + 2] = tat and value or ''
   else
     reply[k + 2] = ''
   end
@@ -104,7 +107,7 @@ while a <= last do
       ahead = math.min(tauMs, maxWaitMs + increment)
     end
     for _ = 1, n do
-      local flag = -1
+      local flag = '-1'
       if not (wrong and wrong[k]) then
         local tat = tats[k]
         if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
@@ -112,10 +115,10 @@ while a <= last do
         if tat ~= nil and tat - now > EPSILON_MS then base = tat end
         local newTat = base + increment
         if newTat - now <= ahead + EPSILON_MS then
-          flag = 1
+          flag = '1'
           tats[k] = newTat
         else
-          flag = 0
+          flag = '0'
           if blockMs > 0 and not (newTat - base > ahead + EPSILON_MS) and base - now <= unit + EPSILON_MS then
             local blockedTat = now + blockMs + unit - emissionMs
             if blockedTat > base then tats[k] = blockedTat end
@@ -128,13 +131,13 @@ while a <= last do
     end
   else
     local width = (op == 'd' and 4) or (op == 'p' and 1) or (op == 'c' and 3) or 4
-    local flag = 1
+    local flag = '1'
     if wrong then
       for b = a, a + (n - 1) * width, width do
-        if wrong[tonumber(ARGV[b])] then flag = -1 end
+        if wrong[tonumber(ARGV[b])] then flag = '-1' end
       end
     end
-    if flag == -1 or op == 'p' then
+    if flag == '-1' or op == 'p' then
       -- nothing to change
     elseif op == 'd' then
       -- decideAll: charged to every policy only if every policy admits.
@@ -159,10 +162,10 @@ while a <= last do
         elseif kind == 'lw' then
           ahead = math.min(tauMs, maxWaitMs + increment)
         end
-        if not (newTat - now <= ahead + EPSILON_MS) then flag = 0 end
+        if not (newTat - now <= ahead + EPSILON_MS) then flag = '0' end
         newTats[j] = newTat
       end
-      if flag == 1 then
+      if flag == '1' then
         for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 4])] = newTats[j] end
       else
         -- refusal: a policy with blockMs that refused the key for exceeding the limit (not for a cost
@@ -242,4 +245,4 @@ for k = 1, nkeys do
     end
   end
 end
-return reply
+return table.concat(reply, '\n')
