@@ -123,7 +123,6 @@ export class GcraBatch {
     }
     return index;
   }
-
 }
 
 function costArg(cost: number): string {

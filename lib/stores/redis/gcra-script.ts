@@ -39,11 +39,11 @@ export function toArg(x: number): string {
 const EPOCH_S = 1_767_225_600;
 
 /** gcra.lua's `now`, from the TIME it replied with: the same double operations, so the same double. */
-export function nowOfTime(seconds: unknown, micros: unknown): number {
+export function nowOfTime(seconds: string, micros: string): number {
   return ((Number(seconds) - EPOCH_S) * 1_000_000 + Number(micros)) / 1000;
 }
 
-/** A number the script sent as text ('%.17g'; 'inf' for Infinity). */
+/** A number the script sent as text (as Redis prints a number it is given: exactly; 'inf' for Infinity). */
 export function fromReply(value: unknown): number {
   return value === 'inf' ? Infinity : Number(value);
 }

@@ -25,9 +25,10 @@
 --   'c' cancel:  k, reservedTat, increment
 --   's' settle:  k, p, reservedTat, deltaUnits
 --   kind: shape then mode, one letter each: 'tr' | 'tw' (token bucket), 'lr' | 'lw' (leaky bucket).
--- Numbers travel as text both ways: JS String(x) and '%.17g' both round-trip a double exactly,
+-- Numbers travel as text both ways, exactly: JS String(x) one way; the other, a number given to
+-- redis.call, which Redis prints exactly (with '%.17g', or in newer versions the shortest exact text),
 -- whereas Lua's tostring keeps 14 digits and a Lua number returned to Redis becomes an integer.
--- Infinity travels as 'inf' (what '%.17g' prints for math.huge, and what tonumber reads).
+-- Infinity travels as 'inf' (what both print for math.huge, and what tonumber reads).
 -- Reply: one text, its lines (joined by '\n': one bulk string costs both ends far less to write and
 --        read than an array of hundreds) are TIME's seconds and microseconds as Redis gave them
 --        (the client works `now` out of them as the script does: cheaper than printing it), then
