@@ -76,33 +76,32 @@ export class GcraBatcher {
     if (this.queue.length === 0) return;
     const records = this.queue;
     this.queue = [];
-    for (const [slot, group] of this.bySlot(records)) {
-      let sent = 0;
-      while (sent < group.length && (this.inFlight.get(slot) ?? 0) < MAX_IN_FLIGHT) {
-        const batch = new GcraBatch(this.names, this.policies);
-        for (const record of group.slice(sent, sent + MAX_BATCH)) batch.add(record);
-        sent += batch.records.length;
-        this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
-        void this.send(batch, slot).finally(() => {
-          const left = this.inFlight.get(slot)! - 1;
-          if (left === 0) this.inFlight.delete(slot);
-          else this.inFlight.set(slot, left);
-          if (this.queue.length > 0) this.schedule();
-        });
-      }
-      // What a slot with every call in flight cannot take waits for one of them, ahead of what queues next.
-      for (let i = sent; i < group.length; i++) this.queue.push(group[i]);
+    if (!this.connection.client.isCluster) this.sendSlot(0, records);
+    else for (const [slot, group] of this.bySlot(records)) this.sendSlot(slot, group);
+  }
+
+  /** A slot's records in as many calls as it has places for; what it cannot take waits for one of them, ahead of what queues next. */
+  private sendSlot(slot: number, records: readonly BatchRecord[]): void {
+    let sent = 0;
+    let inFlight = this.inFlight.get(slot) ?? 0;
+    while (sent < records.length && inFlight < MAX_IN_FLIGHT) {
+      const batch = new GcraBatch(this.names, this.policies);
+      const end = Math.min(records.length, sent + MAX_BATCH);
+      while (sent < end) batch.add(records[sent++]);
+      this.inFlight.set(slot, ++inFlight);
+      this.send(batch, slot);
     }
+    while (sent < records.length) this.queue.push(records[sent++]);
   }
 
   /**
-   * The records by the hash slot their call reaches (0 on a single node): on Cluster each slot
-   * has its own calls in flight, so a master that hangs or dies holds up its own slots only.
+   * The records by the hash slot their call reaches, on Cluster: each slot has its own calls in
+   * flight, so a master that hangs or dies holds up its own slots only.
    */
   private bySlot(records: readonly BatchRecord[]): Map<number, BatchRecord[]> {
     const groups = new Map<number, BatchRecord[]>();
     for (const record of records) {
-      const slot = this.connection.client.isCluster && record.entries.length > 0 ? this.names.slotOf(record.entries[0].key) : 0;
+      const slot = record.entries.length > 0 ? this.names.slotOf(record.entries[0].key) : 0;
       const group = groups.get(slot);
       if (group) group.push(record);
       else groups.set(slot, [record]);
@@ -110,42 +109,62 @@ export class GcraBatcher {
     return groups;
   }
 
-  private async send(batch: GcraBatch, slot: number): Promise<void> {
+  /**
+   * One script call, once the client has first connected; every request of the batch is settled,
+   * one way or the other. Callbacks rather than async functions: at one call in flight, each
+   * promise a call passes through is latency.
+   */
+  private send(batch: GcraBatch, slot: number): void {
     if (!this.ready) {
-      await this.connected;
-      this.ready = true;
-    }
-    await this.call(batch, slot);
-  }
-
-  /** One script call; never rejects: every request of the batch is settled, one way or the other. */
-  private async call(batch: GcraBatch, slot: number): Promise<void> {
-    const sentAt = this.clock.now();
-    let reply: unknown;
-    try {
-      try {
-        if (this.cold) {
-          reply = await this.run('eval', this.script.lua, batch);
-          this.cold = false;
-        } else reply = await this.run('evalsha', this.script.sha, batch);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        reply = await this.run('eval', this.script.lua, batch);
-      }
-    } catch (error) {
-      for (const record of batch.records) record.reject(error);
+      void this.connected.then(() => {
+        this.ready = true;
+        this.send(batch, slot);
+      });
       return;
     }
+    const sentAt = this.clock.now();
+    const cold = this.cold;
+    this.run(cold ? 'eval' : 'evalsha', cold ? this.script.lua : this.script.sha, batch).then(
+      (reply) => {
+        if (cold) this.cold = false;
+        this.replied(batch, slot, sentAt, reply);
+      },
+      (error: unknown) => {
+        if (cold || !(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) this.failed(batch, slot, error);
+        else
+          this.run('eval', this.script.lua, batch).then(
+            (reply) => this.replied(batch, slot, sentAt, reply),
+            (again: unknown) => this.failed(batch, slot, again),
+          );
+      },
+    );
+  }
+
+  private replied(batch: GcraBatch, slot: number, sentAt: number, reply: unknown): void {
     const lines = replyLines(reply);
     if (lines !== undefined) this.refusals.observe(nowOfTime(lines[0], lines[1]), sentAt, this.clock.now());
     // This call alone in flight on its slot: Redis waits for the next one, so half the batch is answered at once (see BatchSettlement).
     const alone = this.inFlight.get(slot) === 1;
+    this.landed(slot);
     const settlement = new BatchSettlement(batch.records, alone ? Math.ceil(batch.records.length / 2) : batch.records.length);
     replayBatch(batch, lines, this.refusals, sentAt, settlement);
     settlement.end();
   }
 
-  /** One EVALSHA or EVAL, written at once (not through auto-pipelining). */
+  private failed(batch: GcraBatch, slot: number, error: unknown): void {
+    this.landed(slot);
+    for (const record of batch.records) record.reject(error);
+  }
+
+  /** A call of `slot` is back: its place is free for what waits. */
+  private landed(slot: number): void {
+    const left = this.inFlight.get(slot)! - 1;
+    if (left === 0) this.inFlight.delete(slot);
+    else this.inFlight.set(slot, left);
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /** One EVALSHA or EVAL, written at once (not through auto-pipelining); never throws: a failure rejects. */
   private run(name: 'evalsha' | 'eval', script: string, batch: GcraBatch): Promise<unknown> {
     const { keys, policyArgs, args } = batch;
     const client = this.connection.client;
@@ -162,7 +181,11 @@ export class GcraBatcher {
     // which for a batch of thousands of them was the costliest step of a decision.
     const command = new Command(name);
     command.args = flat;
-    void client.sendCommand(command);
+    try {
+      void client.sendCommand(command);
+    } catch (error) {
+      command.reject(error as Error);
+    }
     return command.promise;
   }
 }
