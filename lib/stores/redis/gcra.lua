@@ -39,7 +39,7 @@
 --
 -- Lean on purpose (it runs for every decision, and at one call in flight every call finds Redis's
 -- caches cold): no local functions (each would be a closure made per call), no table but the reply
--- and the tats (none per request or policy: policies are read from ARGV where used), no number
+-- and the state (none per request or policy: policies are read from ARGV where used), no double
 -- printed by Lua (redis.call prints the ones it is given, exactly).
 
 -- Time is Redis server time only, never a client's clock, so skew between app servers cannot
@@ -58,16 +58,18 @@ local EPSILON_MS = 1e-6
 local MAX_EXPIRY_MS = 2 ^ 53
 
 local tonumber = tonumber
+local format = string.format
 local ARGV = ARGV
 
 local time = redis.call('TIME')
 local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
 local reply = { time[1], time[2] }
 
--- Read every key before anything is written: `tats` is the state as the batch goes (nil: none);
--- `wrong` (made only when one is found) marks keys of the wrong type: their requests fail, the rest go on.
+-- Read every key before anything is written: `tats` is the state as the batch goes (nil: none),
+-- `read` as found (a key is written only if it changed); `wrong` (made only when one is found)
+-- marks keys of the wrong type: their requests fail, the rest go on.
 local nkeys = #KEYS
-local tats, wrong = {}, nil
+local tats, read, wrong = {}, {}, nil
 for k = 1, nkeys do
   local value = redis.pcall('GET', KEYS[k])
   if type(value) == 'table' then
@@ -76,7 +78,7 @@ for k = 1, nkeys do
     reply[k + 2] = (value.err:gsub('\n', ' '))
   elseif value then
     local tat = tonumber(value)
-    tats[k] = tat
+    tats[k], read[k] = tat, tat
     reply[k + 2] = tat and value or ''
   else
     reply[k + 2] = ''
@@ -232,17 +234,18 @@ while a <= last do
   end
 end
 
--- Write each changed key once (a key's text in the reply is what it held). PXAT, not PX: the key
--- lives exactly as long as its state matters (a tat <= now is no state), and an absolute expiry
--- cannot come out early from Redis truncating its own clock to whole ms. Numbers are given to
--- redis.call as numbers: Redis prints them exactly (integers as integers), with no Lua string made.
+-- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters
+-- (a tat <= now is no state), and an absolute expiry cannot come out early from Redis truncating
+-- its own clock to whole ms. The tat is given to redis.call as a number (Redis prints it exactly,
+-- with no Lua string made); the expiry as '%d' text, an integer's printing being far cheaper than
+-- the '%.17g' some Redis versions print every number with.
 for k = 1, nkeys do
   local tat = tats[k]
-  if tat ~= nil and tat ~= tonumber(reply[k + 2]) then
+  if tat ~= nil and tat ~= read[k] then
     if tat <= now then
       redis.call('DEL', KEYS[k])
     else
-      redis.call('SET', KEYS[k], tat, 'PXAT', math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS)
+      redis.call('SET', KEYS[k], tat, 'PXAT', format('%d', math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS))
     end
   end
 end
