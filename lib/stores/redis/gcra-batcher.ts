@@ -15,11 +15,17 @@ export const MAX_IN_FLIGHT = 4;
 export const MAX_BATCH = 256;
 
 /**
- * Turns the requests one process makes in the same tick into as few gcra.lua calls as possible:
- * requests are queued, and the queue is written as one call at the end of the tick (on
- * process.nextTick, after the promise continuations that queue more; on the next event-loop turn
- * while disconnected), up to MAX_BATCH per call and MAX_IN_FLIGHT calls at once per hash slot;
- * what queues while they are all in flight goes in the next one as soon as one returns. On
+ * The fewest requests a call carries when a slot's queue is shared among its free places (unless
+ * fewer wait): a tick's requests up to this many always go as one call, at one `now`.
+ */
+export const MIN_SHARE = 64;
+
+/**
+ * Turns the requests one process makes in the same tick into few gcra.lua calls: requests are
+ * queued, and the queue is written at the end of the tick (on process.nextTick, after the promise
+ * continuations that queue more; on the next event-loop turn while disconnected), shared among the
+ * places left of MAX_IN_FLIGHT calls at once per hash slot (MIN_SHARE to MAX_BATCH requests a
+ * call); what queues while they are all in flight goes in the next one as soon as one returns. On
  * Cluster one call carries one hash slot (a script reaches one node), so a batch is split by slot.
  *
  * Calls bypass ioredis auto-pipelining (which keeps one pipeline in flight per node and so would
@@ -80,13 +86,18 @@ export class GcraBatcher {
     else for (const [slot, group] of this.bySlot(records)) this.sendSlot(slot, group);
   }
 
-  /** A slot's records in as many calls as it has places for; what it cannot take waits for one of them, ahead of what queues next. */
+  /**
+   * A slot's records shared among the calls it has places for (256 callers and 4 places: 4 calls
+   * of 64, so that Redis always has one to run while Node answers another, where 2 calls of 128
+   * left it idle in between); what it cannot take waits for one of them, ahead of what queues next.
+   */
   private sendSlot(slot: number, records: readonly BatchRecord[]): void {
     let sent = 0;
     let inFlight = this.inFlight.get(slot) ?? 0;
     while (sent < records.length && inFlight < MAX_IN_FLIGHT) {
       const batch = new GcraBatch(this.names, this.policies);
-      const end = Math.min(records.length, sent + MAX_BATCH);
+      const share = Math.ceil((records.length - sent) / (MAX_IN_FLIGHT - inFlight));
+      const end = Math.min(records.length, sent + Math.min(MAX_BATCH, Math.max(MIN_SHARE, share)));
       while (sent < end) batch.add(records[sent++]);
       this.inFlight.set(slot, ++inFlight);
       this.send(batch, slot);
