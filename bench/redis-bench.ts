@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { median, runChild, type OwnRedis } from './harness';
 import { betterOf, fmt3, fmtInt, fmtMs, fmtX, keysLabel, ratio, type PerRep, type Target } from './report';
-import { FLOOD, type RedisContender, type RedisFigures, type RedisJob, type RedisLoad } from './redis-worker';
+import { ADMIT_RATE, FLOOD, type RedisContender, type RedisFigures, type RedisJob, type RedisLoad } from './redis-worker';
 import { log, REPS, rotate, runs, segmentMs } from './settings';
 
 /** One contender of a row: nest-limiter on its own client, or a peer on the bench's client with auto-pipelining on or off. */
@@ -97,7 +97,9 @@ export function redisReport(rb: RedisResults, out: string[], targets: Target[]):
       'Per segment: **server CPU** is `used_cpu_user + used_cpu_sys` of `INFO cpu` (the redis-server process) after minus before; **script calls** and **Redis commands** come from `INFO commandstats`, ' +
       'reset by `CONFIG RESETSTAT` at the start of the segment (commands count everything Redis executed, those inside scripts included; the bench\'s own INFO and CONFIG left out); ' +
       '**Node CPU** is `process.cpuUsage()` of the contender\'s process (its event loop, client and garbage collection). All divided by the decisions of the segment. ' +
-      `Admissions: limits never reached (rate and capacity 10^9; a refusal fails the run). Flood: one key, \`rate: ${FLOOD.rate}, capacity: ${FLOOD.capacity}\` ` +
+      `Admissions: limits never reached (a refusal fails the run): nest-limiter at an ordinary rate, ${ADMIT_RATE} per second, with a burst of 10^9, so that every decision moves its key's state on and writes it ` +
+      "(at 10^9 per second the emission interval is below what a double holds beside Redis's `now`: no state would ever be stored); the peers 10^9 points per 60 s. " +
+      `Flood: one key, \`rate: ${FLOOD.rate}, capacity: ${FLOOD.capacity}\` ` +
       `(RateLimiterRedis: ${FLOOD.capacity} points per ${FLOOD.capacity / FLOOD.rate} s, with \`inMemoryBlockOnConsumed: ${FLOOD.capacity}\` in the variant that has it), so all but about ${FLOOD.rate} decisions a second are refusals.`,
     '',
   );

@@ -64,7 +64,7 @@ const UNREACHED = 1_000_000_000;
  * A rate near UNREACHED per second would not: its emission interval (1e-6 ms) is below what a
  * double holds beside `now`, so no state would ever be stored and every write would be a DEL of nothing.
  */
-const ADMIT_RATE = 10;
+export const ADMIT_RATE = 10;
 
 /** One decision on `key`: true when admitted. */
 type Decide = (key: string) => Promise<boolean>;

@@ -403,7 +403,7 @@ async function main(): Promise<void> {
         `Processes of one and the same server differ for as long as they live (five no-op Fastify servers side by side in a quiet hour: 44.6-56.4 µs of CPU a request, in two groups, every part of the request ~10 % slower in the slow ones, the kernel's included), and the slow ones are a few of the ${HTTP_PROCESSES} or half of them from one run to the next: so a variant's figures are its median process's. ` +
         'A variant\'s **req/s** is the median of its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the median of its processes\' CPU time of every thread during their turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over their replies. ' +
         'A ratio is taken within each repetition, then the median of the repetitions. ' +
-        'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e9, capacity: 1e9 })`, ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e9 }` ' +
+        'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e6, capacity: 1e6 })` (each request writes its state, on Redis too), ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e6 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key).',
       '',
     );
