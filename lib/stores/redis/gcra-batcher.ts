@@ -18,7 +18,7 @@ export const MAX_BATCH = 256;
  * The fewest requests a call carries when a slot's queue is shared among its free places (unless
  * fewer wait): a tick's requests up to this many always go as one call, at one `now`.
  */
-export const MIN_SHARE = 64;
+const MIN_SHARE = 64;
 
 /**
  * Turns the requests one process makes in the same tick into few gcra.lua calls: requests are
