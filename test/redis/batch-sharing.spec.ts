@@ -1,0 +1,80 @@
+import { Redis } from 'ioredis';
+import { toGcraPolicy } from '../../lib/core/policy';
+import { RedisStore } from '../../lib/stores/redis/redis.store';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-servers';
+import { uniquePrefix } from '../support/redis-env';
+
+// Far more than the test can use: every decision is admitted.
+const ROOMY = toGcraPolicy({ id: 'roomy', shape: 'token-bucket', mode: 'reject', rate: 1e9, capacity: 1e9 });
+
+describe('RedisStore: how a tick is shared among script calls (dedicated server: CLIENT PAUSE holds every client)', () => {
+  let port: number;
+  let server: RedisServer;
+  let admin: Redis;
+  let client: Redis;
+  let store: RedisStore;
+  beforeAll(async () => {
+    port = await freePort();
+    server = await startRedisServer(port);
+    admin = new Redis({ port });
+    client = new Redis({ port });
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    client.disconnect();
+    await server.stop();
+  });
+  beforeEach(async () => {
+    store = new RedisStore({ redis: client, prefix: uniquePrefix('sharing') });
+    await store.decide([{ policy: ROOMY, key: 'warm', cost: 1 }]);
+  });
+  afterEach(() => store.close());
+
+  /** The number of requests of each script call the store writes from now on (each on a key of its own: the call's KEYS). */
+  const watchCalls = () => {
+    const send = jest.spyOn(client, 'sendCommand');
+    return {
+      sizes: () => send.mock.calls.filter(([c]) => c.name === 'evalsha' || c.name === 'eval').map(([c]) => Number(c.args[1])),
+      restore: () => send.mockRestore(),
+    };
+  };
+
+  /** `n` decisions issued in this tick, on keys of their own; resolves with whether all were admitted. */
+  const tick = (n: number, from = 0): Promise<boolean> =>
+    Promise.all(Array.from({ length: n }, (_, i) => store.decide([{ policy: ROOMY, key: `k${from + i}`, cost: 1 }]))).then((verdicts) => verdicts.every((v) => v.outcomes[0].admits));
+
+  it('with nothing in flight, a tick of up to 64 goes as one call (one `now`), and 256 as four calls of 64', async () => {
+    const calls = watchCalls();
+    expect(await tick(40)).toBe(true);
+    expect(calls.sizes()).toEqual([40]);
+    expect(await tick(64, 100)).toBe(true);
+    expect(calls.sizes()).toEqual([40, 64]);
+    expect(await tick(256, 200)).toBe(true);
+    expect(calls.sizes()).toEqual([40, 64, 64, 64, 64, 64]);
+    calls.restore();
+  });
+
+  it('with a call in flight, a tick is shared among the places left, down to 4 a call', async () => {
+    // Redis holds every command for a moment: the first call stays in flight while the next tick queues.
+    await admin.client('PAUSE', 300, 'ALL');
+    const calls = watchCalls();
+    const first = tick(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls.sizes()).toEqual([1]);
+    const second = tick(8, 10);
+    await new Promise((resolve) => setImmediate(resolve));
+    // 3 places left, 8 requests: two calls of 4 (not one of 8, not three of 3).
+    expect(calls.sizes()).toEqual([1, 4, 4]);
+    const third = tick(20, 100);
+    await new Promise((resolve) => setImmediate(resolve));
+    // 1 place left: all 20 in it (4 calls in flight is the most).
+    expect(calls.sizes()).toEqual([1, 4, 4, 20]);
+    const fourth = tick(2, 200);
+    await new Promise((resolve) => setImmediate(resolve));
+    // No place left: these wait for a call to return, then go together.
+    expect(calls.sizes()).toEqual([1, 4, 4, 20]);
+    expect(await Promise.all([first, second, third, fourth])).toEqual([true, true, true, true]);
+    expect(calls.sizes()).toEqual([1, 4, 4, 20, 2]);
+    calls.restore();
+  });
+});
