@@ -106,3 +106,22 @@ describe.each(ADAPTERS)('a flood of new keys on a full memory store, over HTTP (
     expect(store.size).toBe(1000);
   });
 });
+
+describe.each(ADAPTERS)('an app that trusts no proxy (%s: the default)', (adapter) => {
+  let app: INestApplication;
+
+  beforeEach(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [LimiterModule.forRoot({ clock: new FakeClock() }), FloodModule] }).compile();
+    app = adapter === 'fastify' ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+  });
+
+  afterEach(() => app.close());
+
+  it('keys by the socket address: X-Forwarded-For, which any client can write, makes no new bucket', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await request(app.getHttpServer()).get('/flood').set('x-forwarded-for', addressOf(i))).status);
+    expect(statuses).toEqual([...Array<number>(10).fill(200), 429]);
+  });
+});

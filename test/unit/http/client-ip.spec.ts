@@ -24,4 +24,12 @@ describe('client IP keys', () => {
     expect(clientIp({ raw: { socket: { remoteAddress: '198.51.100.3' } } })).toBe('198.51.100.3');
     expect(clientIp({})).toBe('unknown');
   });
+
+  it("reads the socket address of an Express request whose app trusts no proxy, and req.ip when it trusts one", () => {
+    const socket = { remoteAddress: '::ffff:198.51.100.4' };
+    // An Express req.ip never differs from the socket address while 'trust proxy' is false; this one would, to tell the two reads apart.
+    expect(clientIp({ ip: '198.51.100.5', socket, app: { settings: { 'trust proxy': false } } })).toBe('198.51.100.4');
+    expect(clientIp({ ip: '198.51.100.5', socket, app: { settings: { 'trust proxy': true } } })).toBe('198.51.100.5');
+    expect(clientIp({ ip: '198.51.100.5', socket, app: { settings: { 'trust proxy': () => true } } })).toBe('198.51.100.5');
+  });
 });
