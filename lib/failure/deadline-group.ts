@@ -18,6 +18,9 @@ export class DeadlineGroup {
   /** The parts of the store whose failure in this group has been counted already (made on the first failure). */
   failed?: Set<string>;
 
+  /** Whether the deadline was pushed back once already, for a stall of this process (see DeadlineWatch). */
+  rearmed = false;
+
   /** @param deadline when the calls still unanswered fail, on the guard's clock */
-  constructor(readonly deadline: number) {}
+  constructor(public deadline: number) {}
 }

@@ -10,11 +10,13 @@ import type { DeadlineGroup } from './deadline-group';
  * cleared per group: at 1 in flight on Redis that cost a decision a sixth of its time). It stops
  * when no group is left.
  *
- * A group whose time has come fails only after the event loop has read what arrived and settled
- * what it read (see `afterIo`): timers run before I/O in each turn of the loop, so a process that
- * was itself stalled past a deadline (a long synchronous task, a GC pause, a paused VM) would
- * otherwise wake to its deadline before the reply waiting in its socket, and call a store that had
- * answered in time unreachable.
+ * A deadline measures the store, not this process: timers run before I/O in each turn of the
+ * event loop, so a process that was itself stalled past a deadline (a long synchronous task, a GC
+ * pause, a paused VM) would otherwise wake to it before the reply waiting in its socket, or before
+ * it had even written the request the stall held up, and call a store that never had its window
+ * unreachable. So a group whose time has come fails only after the loop has read what arrived and
+ * settled what it read (`afterIo`); and when the watch itself wakes more than half a timeout late
+ * (the loop was blocked), the groups due get one more full timeout from now, once.
  */
 export class DeadlineWatch {
   /** In the order they were made, which is their deadlines' (one timeout for all). */
@@ -23,10 +25,14 @@ export class DeadlineWatch {
   private sleeping?: AbortController;
   /** Bumped by `stop`: groups found due before it are not expired after it. */
   private epoch = 0;
+  /** When the sleep in progress should end. */
+  private wakeAt = 0;
   private readonly wake = (): void => this.check();
 
   constructor(
     private readonly clock: Clock,
+    /** The timeout every group's deadline was set with. */
+    private readonly timeoutMs: number,
     private readonly expire: (group: DeadlineGroup) => void,
   ) {}
 
@@ -47,21 +53,29 @@ export class DeadlineWatch {
   private check(): void {
     this.sleeping = undefined;
     const now = this.clock.now();
+    const stalled = now - this.wakeAt > this.timeoutMs / 2;
     const left: DeadlineGroup[] = [];
     const due: DeadlineGroup[] = [];
+    const rearmed: DeadlineGroup[] = [];
     for (const group of this.groups) {
       if (group.unanswered === 0) continue;
-      if (group.deadline <= now) due.push(group);
-      else left.push(group);
+      if (group.deadline > now) left.push(group);
+      else if (stalled && !group.rearmed) {
+        group.rearmed = true;
+        group.deadline = now + this.timeoutMs;
+        rearmed.push(group);
+      } else due.push(group);
     }
-    this.groups = left;
+    // Every group left was made before now, so its deadline is at most now + timeoutMs: the order holds.
+    this.groups = rearmed.length > 0 ? left.concat(rearmed) : left;
+    const next = this.groups[0];
     if (due.length > 0) {
       const epoch = this.epoch;
       afterIo(() => {
         if (epoch === this.epoch) this.expireUnanswered(due);
       });
     }
-    if (left.length > 0) this.sleepUntil(left[0].deadline);
+    if (next) this.sleepUntil(next.deadline);
   }
 
   private expireUnanswered(due: readonly DeadlineGroup[]): void {
@@ -69,6 +83,7 @@ export class DeadlineWatch {
   }
 
   private sleepUntil(deadline: number): void {
+    this.wakeAt = deadline;
     const sleeping = (this.sleeping = new AbortController());
     this.clock.sleep(Math.max(0, deadline - this.clock.now()), sleeping.signal).then(this.wake, () => undefined);
   }

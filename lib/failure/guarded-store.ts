@@ -56,7 +56,7 @@ export class GuardedStore extends LimiterStore {
   ) {
     super();
     this.timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
-    this.deadlines = new DeadlineWatch(clock, (group) => this.expire(group));
+    this.deadlines = new DeadlineWatch(clock, this.timeoutMs, (group) => this.expire(group));
     inner.onReachable(() => {
       for (const breaker of this.breakers.values()) breaker.probeNow();
     });

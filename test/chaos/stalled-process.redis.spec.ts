@@ -1,7 +1,9 @@
 import { toGcraPolicy } from '../../lib/core/policy';
+import type { LimiterStoreError } from '../../lib/errors/limiter-store.error';
 import { SystemClock } from '../../lib/core/system-clock';
 import type { BreakerState } from '../../lib/failure/circuit-breaker';
 import { GuardedStore } from '../../lib/failure/guarded-store';
+import type { StoreVerdict } from '../../lib/stores/limiter-store';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-servers';
 
@@ -46,9 +48,39 @@ describe('a process stalled past the deadline while Redis answers in time', () =
     return Promise.allSettled(calls);
   };
 
+  /** `n` decisions in one tick, the stall before the batcher writes them: Redis hears of them only after it. */
+  const stallThenDecide = async (n: number) => {
+    const calls = Array.from({ length: n }, (_, i) => guarded.decide([{ policy, key: `k${i}`, cost: 1 }]));
+    stall(3 * TIMEOUT_MS);
+    return Promise.allSettled(calls);
+  };
+
+  const admitted = (results: PromiseSettledResult<StoreVerdict>[]) => results.map((r) => (r.status === 'fulfilled' ? r.value.outcomes[0].admits : (r.reason as Error).message));
+
   it.each([1, 8])('%i decision(s) in flight: each answered by Redis, none timed out, the breaker still closed', async (n) => {
-    const results = await decideThenStall(n);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.outcomes[0].admits : (r.reason as Error).message))).toEqual(Array(n).fill(true));
+    expect(admitted(await decideThenStall(n))).toEqual(Array(n).fill(true));
     expect(health).toEqual([]);
+  });
+
+  it.each([1, 8])('%i decision(s) held up by the stall before they were written: each answered by Redis, none timed out', async (n) => {
+    expect(admitted(await stallThenDecide(n))).toEqual(Array(n).fill(true));
+    expect(health).toEqual([]);
+  });
+
+  it('a Redis that does not answer still fails the call, through two stalls of this process', async () => {
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      const call = guarded.decide([{ policy, key: 'hung', cost: 1 }]).then(
+        () => 'answered',
+        (error: LimiterStoreError) => error.code,
+      );
+      await new Promise((resolve) => process.nextTick(resolve));
+      stall(3 * TIMEOUT_MS);
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS / 2));
+      stall(3 * TIMEOUT_MS);
+      expect(await call).toBe('LIMITER_STORE_TIMEOUT');
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
   });
 });
