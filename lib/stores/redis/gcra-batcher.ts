@@ -49,6 +49,8 @@ const BUSY_SHARE = 4;
 export class GcraBatcher {
   private queue: BatchRecord[] = [];
   private scheduled = false;
+  /** Set by a failed call: the next flush waits for an event-loop turn (see `schedule`). */
+  private failing = false;
   /** Calls in flight per hash slot (one key, 0, on a single node). */
   private readonly inFlight = new Map<number, number>();
   private ready = false;
@@ -81,13 +83,16 @@ export class GcraBatcher {
     if (this.scheduled) return;
     this.scheduled = true;
     // Without a connection the call fails at once; a caller that retries in a loop would then
-    // never let the event loop run (nor the reconnect it waits for): wait one turn instead.
-    if (this.connection.client.status === 'ready') process.nextTick(this.flushQueue);
+    // never let the event loop run (nor the reconnect it waits for): wait one turn instead. The
+    // same after a failed call: a socket that dropped fails every write while the client still
+    // says `ready` (it learns of the drop from an I/O callback, which that loop would starve).
+    if (this.connection.client.status === 'ready' && !this.failing) process.nextTick(this.flushQueue);
     else setImmediate(this.flushQueue);
   }
 
   private flush(): void {
     this.scheduled = false;
+    this.failing = false;
     if (this.queue.length === 0) return;
     const records = this.queue;
     this.queue = [];
@@ -173,6 +178,7 @@ export class GcraBatcher {
   }
 
   private failed(batch: GcraBatch, slot: number, error: unknown): void {
+    this.failing = true;
     this.landed(slot);
     for (const record of batch.records) record.reject(error);
   }
