@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { toGcraPolicy } from '../../lib/core/policy';
 import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { freePort, startRedisServer, waitFor, type RedisServer } from '../support/redis-servers';
@@ -22,7 +23,9 @@ describe('callers retrying at once while the connection drops (dedicated server)
   afterAll(() => server.stop());
 
   it('fail at most once per caller per event-loop turn, and decide again once the client has reconnected', async () => {
-    const store = new RedisStore({ redis: { port: server.port, retryStrategy: () => 20 } });
+    // The settings of the clients the module makes (README: a client passed in keeps its own).
+    const client = new Redis({ port: server.port, retryStrategy: () => 20, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    const store = new RedisStore({ redis: client });
     expect((await store.decide([{ policy, key: 'warm', cost: 1 }])).outcomes[0].admits).toBe(true);
     let turn = 0;
     let counting = true;
@@ -33,7 +36,7 @@ describe('callers retrying at once while the connection drops (dedicated server)
     setImmediate(count);
     const failuresByTurn = new Map<number, number>();
     // The socket is gone at once; ioredis learns it from the handle's close callback, a turn later.
-    store.client.stream.destroy();
+    client.stream.destroy();
     await Promise.all(
       Array.from({ length: CALLERS }, async (_, i) => {
         for (let tries = 0; tries < TRIES; tries++) {
@@ -51,5 +54,6 @@ describe('callers retrying at once while the connection drops (dedicated server)
     expect(Math.max(...failuresByTurn.values())).toBeLessThanOrEqual(CALLERS);
     await waitFor(async () => (await store.decide([{ policy, key: 'back', cost: 1 }]).catch(() => undefined))?.outcomes[0].admits === true, 'the store to decide again');
     await store.close();
+    client.disconnect();
   });
 });
