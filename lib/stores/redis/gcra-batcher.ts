@@ -34,8 +34,8 @@ const BUSY_SHARE = 4;
  * continuations that queue more; on the next event-loop turn while disconnected), shared among the
  * places left of MAX_IN_FLIGHT calls at once per hash slot (IDLE_SHARE to MAX_BATCH requests a
  * call when the slot has nothing in flight, BUSY_SHARE up when it has); what queues while they are
- * all in flight goes in the next one as soon as one returns. On
- * Cluster one call carries one hash slot (a script reaches one node), so a batch is split by slot.
+ * all in flight goes in the next one as soon as one returns. On Cluster one call carries one hash
+ * slot (a script reaches one node), so a batch is split by slot.
  *
  * Calls bypass ioredis auto-pipelining (which keeps one pipeline in flight per node and so would
  * serialise them), are never resent after a reconnect (the client's settings), and run the script
