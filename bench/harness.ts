@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,10 +26,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Runs `node [execArgv] script [args]` and resolves with the one message it sends over IPC; bounded by `timeoutMs`. */
-export function runChild<T>(script: string, args: string[], { execArgv = [] as string[], timeoutMs = 120_000 } = {}): Promise<T> {
+/** Pins every thread of a process to `cpus` (taskset's list syntax) where `taskset` is installed; says whether it did. */
+export function pin(pid: number, cpus: string): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Runs `node [execArgv] script [args]` and resolves with the one message it sends over IPC; bounded
+ * by `timeoutMs`. With `cpus`, the child is pinned to them (see `pin`) as soon as it is forked.
+ */
+export function runChild<T>(script: string, args: string[], { execArgv = [] as string[], timeoutMs = 120_000, cpus = undefined as string | undefined } = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const child = fork(join(__dirname, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (cpus !== undefined) pin(child.pid!, cpus);
     let result: T | undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('message', (message) => (result = message as T));
@@ -53,9 +62,10 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** Forks `script` and resolves once it says `{ ready: true }` (after its warm-up), within `timeoutMs`. */
-export async function startWorker(script: string, args: string[], timeoutMs = 120_000): Promise<Worker> {
+/** Forks `script` and resolves once it says `{ ready: true }` (after its warm-up), within `timeoutMs`; with `cpus`, pinned to them as it is forked. */
+export async function startWorker(script: string, args: string[], { timeoutMs = 120_000, cpus = undefined as string | undefined } = {}): Promise<Worker> {
   const child = fork(join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (cpus !== undefined) pin(child.pid!, cpus);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const next = <T>(): Promise<T> =>
     new Promise<T>((resolve, reject) => {
@@ -108,6 +118,7 @@ export interface OwnRedis {
   readonly port: number;
   readonly url: string;
   readonly version: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -140,6 +151,7 @@ export async function startRedis(): Promise<OwnRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     version,
+    pid: server.pid!,
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         server.kill('SIGTERM');

@@ -4,7 +4,6 @@
 // interleaved, put every variant through the same slow and fast stretches. The others are paused
 // (SIGSTOP) meanwhile: they take no CPU, their clients wait with their requests sent.
 import autocannon from 'autocannon';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { shuffled } from './settings';
 
@@ -52,11 +51,6 @@ export function threadsCpuNs(pid: number): number {
   } catch {
     return Number.NaN;
   }
-}
-
-/** Pins every thread of a process to `cpus` (taskset's list syntax) where `taskset` is installed; says whether it did. */
-export function pin(pid: number, cpus: string): boolean {
-  return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
 }
 
 /** Loads every server at once and lets them run one at a time, `rounds` turns each; the servers are left running. */

@@ -1,7 +1,8 @@
 // One contender of the Redis bench (3), in a process of its own: `inFlight` concurrent callers,
-// each awaiting one decision at a time, on each key set in turn. Each measured segment also reads
-// what it cost Redis (INFO cpu, INFO commandstats) and this process (process.cpuUsage).
-// Started by bench/run.ts with a JSON job:
+// each awaiting one decision at a time. It warms up on each key set, says it is ready, then runs
+// one measured turn per message (`RedisTurn`) and answers with what the turn cost Redis (INFO cpu,
+// INFO commandstats) and this process (process.cpuUsage). Started by bench/redis-bench.ts with a
+// JSON job (bench/harness.ts `startWorker`):
 //   node dist/bench/redis-worker.js '<job>'
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -11,16 +12,18 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { LimiterModule, LimiterService, RedisStore, type LimitPolicy } from '../lib';
 import { toGcraPolicy } from '../lib/core/policy';
-import { ip, reply } from './harness';
+import { ip } from './harness';
 import { percentile } from './percentile';
+import { SCRIPT_FLOOR_LUA } from './script-floor';
 import { startServerCost } from './redis-server-stats';
 
 /**
  * `LimiterService.consume`: the public API, on `LimiterModule.forRoot({ store: { redis: url } })`
  * in a Nest application context (the store's own client). `RedisStore.decide`: the store alone,
- * also on its own client. The peers get an ioredis client made by the bench.
+ * also on its own client. The peers get an ioredis client made by the bench, and so does
+ * `script floor` (bench/script-floor.ts), the least any GCRA on Redis's clock costs.
  */
-export type RedisContender = 'LimiterService.consume' | 'RedisStore.decide' | 'RateLimiterRedis' | 'RateLimiterRedis + inMemoryBlockOnConsumed' | 'ThrottlerStorageRedis';
+export type RedisContender = 'LimiterService.consume' | 'RedisStore.decide' | 'RateLimiterRedis' | 'RateLimiterRedis + inMemoryBlockOnConsumed' | 'ThrottlerStorageRedis' | 'script floor';
 
 /** `admit`: limits never reached, every decision an admission. `flood`: one key, a small bucket, nearly every decision a refusal. */
 export type RedisLoad = 'admit' | 'flood';
@@ -33,10 +36,16 @@ export interface RedisJob {
   readonly load: RedisLoad;
   readonly inFlight: number;
   readonly keySets: readonly number[];
-  /** Length of each measured segment, after a warm-up. */
-  readonly ms: number;
+  /** The warm-up on the first key set (each other key set gets 0.4 of it). */
+  readonly warmUpMs: number;
   /** Record each call's latency (meant for 1 in flight). */
   readonly latency?: boolean;
+}
+
+/** One measured turn, asked of a ready worker: `ms` on the key set of `keys` keys. */
+export interface RedisTurn {
+  readonly keys: number;
+  readonly ms: number;
 }
 
 /** One measured segment on one key set. */
@@ -104,6 +113,13 @@ async function contender(job: RedisJob): Promise<{ decide: Decide; close: () => 
         );
       return { decide, close: async () => redis.disconnect() };
     }
+    case 'script floor': {
+      const redis = client();
+      const sha = String(await redis.script('LOAD', SCRIPT_FLOOR_LUA));
+      const emissionMs = String(1000 / rate);
+      const tauMs = String(((capacity - 1) * 1000) / rate);
+      return { decide: async (key) => (await redis.evalsha(sha, 1, `bench:floor:${key}`, emissionMs, tauMs)) === 1, close: async () => redis.disconnect() };
+    }
     case 'ThrottlerStorageRedis': {
       const redis = client();
       const storage = new ThrottlerStorageRedisService(redis);
@@ -147,21 +163,25 @@ async function segment(decide: Decide, keys: readonly string[], inFlight: number
   return { decisions: started, refused, seconds, clientCpuUs: used.user + used.system, latenciesMs };
 }
 
-async function main(): Promise<Record<number, RedisFigures>> {
+/** Warms up on every key set, then runs the turns it is asked for until it is asked to leave (`{}`). */
+async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as RedisJob;
   const { decide, close } = await contender(job);
   const admin = new Redis(job.url);
-  const result: Record<number, RedisFigures> = {};
+  const keySets = new Map<number, string[]>();
   for (const [i, count] of job.keySets.entries()) {
     const keys = Array.from({ length: count }, (_, i) => ip(i));
-    // Warm-up: connection open, script loaded, every key created (the flood's bucket emptied); the
-    // first one longer, for the code to be optimised (a Nest app has more of it than a client).
-    await segment(decide, keys, job.inFlight, Math.min(i === 0 ? 1000 : 400, job.ms), count, false);
+    keySets.set(count, keys);
+    // Connection open, script loaded, every key created (the flood's bucket emptied); the first one
+    // longer, for the code to be optimised (a Nest app has more of it than a client).
+    await segment(decide, keys, job.inFlight, i === 0 ? job.warmUpMs : job.warmUpMs * 0.4, count, false);
+  }
+  const turn = async ({ keys, ms }: RedisTurn): Promise<RedisFigures> => {
     const spent = await startServerCost(admin);
-    const s = await segment(decide, keys, job.inFlight, job.ms, 0, job.latency === true);
+    const s = await segment(decide, keySets.get(keys)!, job.inFlight, ms, 0, job.latency === true);
     const server = await spent();
     if (job.load === 'admit' && s.refused > 0) throw new Error(`${job.contender}: ${s.refused} refusals where the limits are never reached`);
-    result[count] = {
+    return {
       decisionsPerSec: s.decisions / s.seconds,
       refusedPerSec: s.refused / s.seconds,
       serverCpuUsPerDecision: server.cpuUs / s.decisions,
@@ -171,15 +191,23 @@ async function main(): Promise<Record<number, RedisFigures>> {
       p50Ms: percentile(s.latenciesMs, 50),
       p99Ms: percentile(s.latenciesMs, 99),
     };
-  }
-  await close();
-  admin.disconnect();
-  return result;
+  };
+  process.on('message', (message: Partial<RedisTurn>) => {
+    if (message.keys === undefined) {
+      void close().finally(() => (admin.disconnect(), process.exit(0)));
+      return;
+    }
+    turn(message as RedisTurn).then(
+      (figures) => process.send!(figures),
+      (error: unknown) => (console.error(error), process.exit(1)),
+    );
+  });
+  process.send!({ ready: true });
 }
 
 // Only as a forked worker: run.ts imports the types and constants above.
 if (require.main === module) {
-  main().then(reply, (error) => {
+  main().catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });
