@@ -48,7 +48,7 @@ export interface RedisTurn {
   readonly ms: number;
 }
 
-/** One measured segment on one key set. */
+/** What one measured turn on one key set did, per decision and per second. */
 export interface RedisFigures {
   readonly decisionsPerSec: number;
   readonly refusedPerSec: number;
