@@ -9,6 +9,8 @@ import { connectStandalone, uniquePrefix } from '../support/redis-env';
 import { seededRandom } from '../support/seeded-random';
 
 const ARRIVALS = 3000;
+/** Committed slots the run must have compared, at least (see the loop). */
+const MIN_GO = 50;
 const TENANTS = Array.from({ length: 50 }, (_, i) => `merchant-${i}`);
 const WEIGHTS = [1, 1, 2, 3, 0.5];
 const POLICIES = [
@@ -50,7 +52,9 @@ describe('fair lines: the memory store and Redis give the same slots for the sam
     const fail = (i: number, what: string, a: unknown, b: unknown) =>
       new Error(`seed ${seed}, operation ${i} (${what}): redis ${JSON.stringify(a)}, memory ${JSON.stringify(b)}`);
 
-    for (let i = 0; i < ARRIVALS; i++) {
+    // How many claims find their turn come ('go') depends on Redis's clock, not only on the seed (the
+    // same seed read 65-78 alone, 42 in a loaded full run): more operations, up to 3×, until enough did.
+    for (let i = 0; i < ARRIVALS || (counts.go <= MIN_GO && i < 3 * ARRIVALS); i++) {
       const roll = next();
       if (roll < 0.35 || waiting.length === 0) {
         const tenant = next() < 0.4 ? pick(TENANTS.slice(0, 3)) : pick(TENANTS);
@@ -105,7 +109,7 @@ describe('fair lines: the memory store and Redis give the same slots for the sam
       }
     }
     console.log(`fair memory vs Redis, seed ${seed}: ${slots.length} slots identical; ${JSON.stringify(counts)}`);
-    expect(counts.go).toBeGreaterThan(50);
+    expect(counts.go).toBeGreaterThan(MIN_GO);
     expect(counts.refused).toBeGreaterThan(20);
     expect(counts.gone).toBeGreaterThan(20);
   });
