@@ -31,14 +31,10 @@ export function pin(pid: number, cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
 }
 
-/**
- * Runs `node [execArgv] script [args]` and resolves with the one message it sends over IPC; bounded
- * by `timeoutMs`. With `cpus`, the child is pinned to them (see `pin`) as soon as it is forked.
- */
-export function runChild<T>(script: string, args: string[], { execArgv = [] as string[], timeoutMs = 120_000, cpus = undefined as string | undefined } = {}): Promise<T> {
+/** Runs `node [execArgv] script [args]` and resolves with the one message it sends over IPC; bounded by `timeoutMs`. */
+export function runChild<T>(script: string, args: string[], { execArgv = [] as string[], timeoutMs = 120_000 } = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const child = fork(join(__dirname, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (cpus !== undefined) pin(child.pid!, cpus);
     let result: T | undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('message', (message) => (result = message as T));

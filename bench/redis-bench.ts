@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { cpus } from 'node:os';
 import { median, pin, startWorker, type OwnRedis, type Worker } from './harness';
 import { betterOf, fmt3, fmtInt, fmtMs, fmtX, keysLabel, ratio, type PerRep, type Target } from './report';
-import { ADMIT_RATE, FLOOD, type RedisContender, type RedisFigures, type RedisJob, type RedisLoad, type RedisTurn } from './redis-worker';
+import { ADMIT_RATE, FLOOD, LATER_WARM_UP, type RedisContender, type RedisFigures, type RedisJob, type RedisLoad, type RedisTurn } from './redis-worker';
 import { log, REPS, rotate, runs, segmentMs, shuffled } from './settings';
 
 /** One contender of a row: nest-limiter on its own client, or a peer on the bench's client with auto-pipelining on or off. */
@@ -130,7 +130,7 @@ export function redisReport(results: RedisResults, out: string[], targets: Targe
   out.push(
     "`node dist/bench/redis-worker.js '<job>'`, e.g. `'{\"url\":\"redis://127.0.0.1:<port>\",\"contender\":\"LimiterService.consume\",\"load\":\"admit\",\"inFlight\":256,\"keySets\":[1,10000],\"warmUpMs\":" +
       `${REDIS_MS}}'\`: each contender in a process of its own, with the given number of callers in flight at once, each awaiting one decision at a time (10,000 keys round-robin). ` +
-      `Every contender of a row is started and warmed up first (at least one pass over every key, and ${REDIS_MS} ms on its first key set, ${REDIS_MS * 0.4} ms on the next; the server flushed before a row), ` +
+      `Every contender of a row is started and warmed up first (at least one pass over every key, and ${REDIS_MS} ms on its first key set, ${REDIS_MS * LATER_WARM_UP} ms on the next; the server flushed before a row), ` +
       `then they take **turns** of ${TURN_MS} ms, one at a time (the others idle), ${ROUNDS} rounds per key set and repetition, in an order drawn afresh each round: ${REDIS_MS} ms per contender, key set and repetition. ` +
       `Every figure is the median over its turns (${ROUNDS} × ${REPS}); every ratio is taken **between the turns of one round**, side by side in time, then the median over the rounds: run one after the other, a second each, the same contender's 1-in-flight p50 moved by 20-40 % between processes minutes apart. ` +
       (results.pinned

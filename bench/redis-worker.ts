@@ -36,11 +36,14 @@ export interface RedisJob {
   readonly load: RedisLoad;
   readonly inFlight: number;
   readonly keySets: readonly number[];
-  /** The warm-up on the first key set (each other key set gets 0.4 of it). */
+  /** The warm-up on the first key set (each other key set gets LATER_WARM_UP of it). */
   readonly warmUpMs: number;
   /** Record each call's latency (meant for 1 in flight). */
   readonly latency?: boolean;
 }
+
+/** The share of `warmUpMs` each key set after the first gets: the code is optimised by then. */
+export const LATER_WARM_UP = 0.4;
 
 /** One measured turn, asked of a ready worker: `ms` on the key set of `keys` keys. */
 export interface RedisTurn {
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
     keySets.set(count, keys);
     // Connection open, script loaded, every key created (the flood's bucket emptied); the first one
     // longer, for the code to be optimised (a Nest app has more of it than a client).
-    await segment(decide, keys, job.inFlight, i === 0 ? job.warmUpMs : job.warmUpMs * 0.4, count, false);
+    await segment(decide, keys, job.inFlight, i === 0 ? job.warmUpMs : job.warmUpMs * LATER_WARM_UP, count, false);
   }
   const turn = async ({ keys, ms }: RedisTurn): Promise<RedisFigures> => {
     const spent = await startServerCost(admin);
