@@ -172,6 +172,24 @@ describe('gcra.lua against lib/core (differential)', () => {
     if (!covered) throw new Error(`seed ${seed}: the run covered too little: ${JSON.stringify(counts)}`);
   });
 
+  // The first test's one-entry decides go alone, in gcra.lua's short form ('L'); these are the two
+  // states it never meets there.
+  it('a lone decide on a key of the wrong type fails with RedisKeyTypeError and leaves it; on a key whose text is no number, it decides as on no state', async () => {
+    const prefix = uniquePrefix('differential-lone');
+    const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
+    const policy = toGcraPolicy({ id: 'lone', shape: 'leaky-bucket', mode: 'wait', rate: 7, capacity: 3, blockMs: 500 });
+    await client.rpush(redisKey(prefix, policy.id, 'list'), 'not a tat');
+    await client.set(redisKey(prefix, policy.id, 'text'), 'not a number');
+
+    await expect(store.decide([{ policy, key: 'list', cost: 1 }])).rejects.toThrow(RedisKeyTypeError);
+    expect(await client.lrange(redisKey(prefix, policy.id, 'list'), 0, -1)).toEqual(['not a tat']);
+
+    const { now, outcomes } = await store.decide([{ policy, key: 'text', cost: 2 }]);
+    expect(isEqual(outcomes, decideAll([undefined], now, [policy], [2]))).toBe(true);
+    expect(Number(await client.get(redisKey(prefix, policy.id, 'text')))).toBe(outcomes[0].tat);
+    await store.close();
+  });
+
   it(`${ROUNDS} batches of 1-40 mixed operations issued in one tick (repeated keys, runs of one request repeated or made by many clients, several policies, keys of the wrong type) decide identically, and store lib/core's tats`, async () => {
     const seed = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const next = seededRandom(seed);

@@ -97,6 +97,28 @@ export class GcraBatch {
     this.args.push('r', '1', String(index + 1), this.policyIndex(policy), costArg(cost), floorArg(floor));
   }
 
+  /**
+   * The call's arguments after its command name: the script, the key count, KEYS (with the client's
+   * `keyPrefix`, as ioredis adds it to the commands it knows), then ARGV. A lone one-entry decide
+   * goes in gcra.lua's short form ('L'), 7 arguments fewer than a batch of one.
+   */
+  argv(script: string, keyPrefix: string): string[] {
+    const { keys, policyArgs, args, records } = this;
+    if (records.length === 1 && records[0].op === 'd' && records[0].entries.length === 1) {
+      const { cost, floor } = records[0].entries[0];
+      return [script, '1', keyPrefix + keys[0], 'L', policyArgs[0], policyArgs[1], policyArgs[2], policyArgs[3], policyArgs[4], costArg(cost), floorArg(floor)];
+    }
+    const flat: string[] = new Array(3 + keys.length + policyArgs.length + args.length);
+    flat[0] = script;
+    flat[1] = String(keys.length);
+    let at = 2;
+    for (let i = 0; i < keys.length; i++) flat[at++] = keyPrefix + keys[i];
+    flat[at++] = String(this.policyCount);
+    for (let i = 0; i < policyArgs.length; i++) flat[at++] = policyArgs[i];
+    for (let i = 0; i < args.length; i++) flat[at++] = args[i];
+    return flat;
+  }
+
   /** How many policies `policyArgs` holds. */
   get policyCount(): number {
     return this.policyIndexOf.size;

@@ -193,17 +193,8 @@ export class GcraBatcher {
 
   /** One EVALSHA or EVAL, written at once (not through auto-pipelining); never throws: a failure rejects. */
   private run(name: 'evalsha' | 'eval', script: string, batch: GcraBatch): Promise<unknown> {
-    const { keys, policyArgs, args } = batch;
     const client = this.connection.client;
-    const prefix = client.options.keyPrefix ?? '';
-    const flat: string[] = new Array(3 + keys.length + policyArgs.length + args.length);
-    flat[0] = script;
-    flat[1] = String(keys.length);
-    let at = 2;
-    for (let i = 0; i < keys.length; i++) flat[at++] = prefix + keys[i];
-    flat[at++] = String(batch.policyCount);
-    for (let i = 0; i < policyArgs.length; i++) flat[at++] = policyArgs[i];
-    for (let i = 0; i < args.length; i++) flat[at++] = args[i];
+    const flat = batch.argv(script, client.options.keyPrefix ?? '');
     // Given to the Command after it is built: its constructor copies (flattens) its arguments,
     // which for a batch of thousands of them was the costliest step of a decision.
     const command = new Command(name);
