@@ -11,7 +11,8 @@ import type { BatchRecord } from './gcra-batch';
  * side by side, as a pipeline of two calls instead of one call back and forth.
  */
 export class BatchSettlement {
-  private readonly later: { record: BatchRecord; value: StoreVerdict | undefined; error: unknown; failed: boolean }[] = [];
+  /** Made by the first record held (a lone request has none). */
+  private later?: { record: BatchRecord; value: StoreVerdict | undefined; error: unknown; failed: boolean }[];
 
   constructor(
     private readonly records: readonly BatchRecord[],
@@ -21,20 +22,21 @@ export class BatchSettlement {
   resolve(r: number, value: StoreVerdict | undefined): void {
     const record = this.records[r];
     if (r < this.split) record.resolve(value);
-    else this.later.push({ record, value, error: undefined, failed: false });
+    else (this.later ??= []).push({ record, value, error: undefined, failed: false });
   }
 
   reject(r: number, error: unknown): void {
     const record = this.records[r];
     if (r < this.split) record.reject(error);
-    else this.later.push({ record, value: undefined, error, failed: true });
+    else (this.later ??= []).push({ record, value: undefined, error, failed: true });
   }
 
   /** Schedules what was held for the next turn; call once every record has been settled. */
   end(): void {
-    if (this.later.length === 0) return;
+    const later = this.later;
+    if (later === undefined) return;
     setImmediate(() => {
-      for (const { record, value, error, failed } of this.later) {
+      for (const { record, value, error, failed } of later) {
         if (failed) record.reject(error);
         else record.resolve(value);
       }

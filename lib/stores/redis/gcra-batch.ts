@@ -29,15 +29,24 @@ export class GcraBatch {
   readonly args: string[] = [];
   /** The KEYS index (0-based) of every entry of every record, in order: what the replay walks. */
   readonly keyIndexes: number[] = [];
-  /** KEYS index by policy id, then key: short strings whose hashes are mostly known, where the Redis name is long and new. */
-  private readonly indexOf = new Map<string, Map<string, number>>();
+  /**
+   * KEYS index by policy id, then key (short strings whose hashes are mostly known, where the Redis
+   * name is long and new), for every key but the first: a lone request, every call at low traffic,
+   * makes no map (the first key and policy are compared as they are).
+   */
+  private indexOf?: Map<string, Map<string, number>>;
+  private firstPolicyId?: string;
+  private firstKey?: string;
   /**
    * The run of one-entry decides the last request opened or joined, while nothing else followed it:
    * all of one key ('r'), or each on the key after the last's, every one new to the batch ('R').
    */
   private run?: { op: 'r' | 'R'; readonly first: number; readonly policy: GcraPolicy; readonly cost: number; readonly floor: number | undefined; count: number; readonly opAt: number };
-  /** Each policy's index in `policyArgs`, as gcra.lua numbers them (1-based, as text). */
-  private readonly policyIndexOf = new Map<GcraPolicy, string>();
+  /** Each policy's index in `policyArgs`, as gcra.lua numbers them (1-based, as text), for every policy but the first. */
+  private policyIndexOf?: Map<GcraPolicy, string>;
+  private firstPolicy?: GcraPolicy;
+  /** How many policies `policyArgs` holds. */
+  private policyCount = 0;
 
   constructor(
     private readonly names: RedisKeyNames,
@@ -119,24 +128,29 @@ export class GcraBatch {
     return flat;
   }
 
-  /** How many policies `policyArgs` holds. */
-  get policyCount(): number {
-    return this.policyIndexOf.size;
-  }
-
   private policyIndex(policy: GcraPolicy): string {
-    let index = this.policyIndexOf.get(policy);
+    if (policy === this.firstPolicy) return '1';
+    let index = this.policyCount === 0 ? undefined : (this.policyIndexOf ??= new Map()).get(policy);
     if (index === undefined) {
-      index = String(this.policyIndexOf.size + 1);
-      this.policyIndexOf.set(policy, index);
+      index = String(++this.policyCount);
+      if (index === '1') this.firstPolicy = policy;
+      else this.policyIndexOf!.set(policy, index);
       this.policyArgs.push(...this.policies.of(policy));
     }
     return index;
   }
 
   private keyIndex(policyId: string, key: string): number {
-    let byKey = this.indexOf.get(policyId);
-    if (byKey === undefined) this.indexOf.set(policyId, (byKey = new Map()));
+    if (this.keys.length === 0) {
+      this.firstPolicyId = policyId;
+      this.firstKey = key;
+      this.keys.push(this.names.of(policyId, key));
+      return 0;
+    }
+    if (key === this.firstKey && policyId === this.firstPolicyId) return 0;
+    const indexOf = (this.indexOf ??= new Map());
+    let byKey = indexOf.get(policyId);
+    if (byKey === undefined) indexOf.set(policyId, (byKey = new Map()));
     let index = byKey.get(key);
     if (index === undefined) {
       index = this.keys.length;

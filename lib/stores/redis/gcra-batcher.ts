@@ -5,7 +5,7 @@ import { GcraBatch, PolicyArgs, type BatchRecord } from './gcra-batch';
 import { replayBatch, replyLines } from './gcra-replay';
 import { nowOfTime, type GcraScript } from './gcra-script';
 import type { RefusalCache } from './refusal-cache';
-import type { RedisKeyNames } from './redis-key-names';
+import { CLUSTER_SLOTS, type RedisKeyNames } from './redis-key-names';
 import type { RedisConnection } from './redis-connection';
 
 /** How many script calls may be in flight at once per hash slot: Redis works on one while the next is written and the last is replayed. */
@@ -51,8 +51,8 @@ export class GcraBatcher {
   private scheduled = false;
   /** Set by a failed call: the next flush waits for an event-loop turn (see `schedule`). */
   private failing = false;
-  /** Calls in flight per hash slot (one key, 0, on a single node). */
-  private readonly inFlight = new Map<number, number>();
+  /** Calls in flight per hash slot (slot 0 on a single node): an array, read on every call and reply, not a map. */
+  private readonly inFlight = new Uint8Array(CLUSTER_SLOTS);
   private ready = false;
   /** Whether the connection is new (the server's script cache may be empty): the next call runs the script's text. */
   private cold = true;
@@ -107,14 +107,14 @@ export class GcraBatcher {
    */
   private sendSlot(slot: number, records: readonly BatchRecord[]): void {
     let sent = 0;
-    let inFlight = this.inFlight.get(slot) ?? 0;
+    let inFlight = this.inFlight[slot];
     const least = inFlight === 0 ? IDLE_SHARE : BUSY_SHARE;
     while (sent < records.length && inFlight < MAX_IN_FLIGHT) {
       const batch = new GcraBatch(this.names, this.policies);
       const share = Math.ceil((records.length - sent) / (MAX_IN_FLIGHT - inFlight));
       const end = Math.min(records.length, sent + Math.min(MAX_BATCH, Math.max(least, share)));
       while (sent < end) batch.add(records[sent++]);
-      this.inFlight.set(slot, ++inFlight);
+      this.inFlight[slot] = ++inFlight;
       this.send(batch, slot);
     }
     while (sent < records.length) this.queue.push(records[sent++]);
@@ -170,7 +170,7 @@ export class GcraBatcher {
     const lines = replyLines(reply);
     if (lines !== undefined) this.refusals.observe(nowOfTime(lines[0], lines[1]), sentAt, this.clock.now());
     // This call alone in flight on its slot: Redis waits for the next one, so half the batch is answered at once (see BatchSettlement).
-    const alone = this.inFlight.get(slot) === 1;
+    const alone = this.inFlight[slot] === 1;
     this.landed(slot);
     const settlement = new BatchSettlement(batch.records, alone ? Math.ceil(batch.records.length / 2) : batch.records.length);
     replayBatch(batch, lines, this.refusals, sentAt, settlement);
@@ -185,9 +185,7 @@ export class GcraBatcher {
 
   /** A call of `slot` is back: its place is free for what waits. */
   private landed(slot: number): void {
-    const left = this.inFlight.get(slot)! - 1;
-    if (left === 0) this.inFlight.delete(slot);
-    else this.inFlight.set(slot, left);
+    this.inFlight[slot]--;
     if (this.queue.length > 0) this.schedule();
   }
 

@@ -4,7 +4,7 @@ import { hashTag, taggedKey } from './redis-keys';
 const TAG_CACHE_SIZE = 10_000;
 
 /** Redis Cluster's slot count: a slot is CRC16(tag) mod 16384. */
-const CLUSTER_SLOTS = 16_384;
+export const CLUSTER_SLOTS = 16_384;
 
 /**
  * The Redis names of one store's buckets (`redisKey`), with the SHA-1 behind each key's hash tag
