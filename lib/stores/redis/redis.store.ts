@@ -58,8 +58,10 @@ export class RedisStore extends LimiterStore {
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    const refused = this.refusals.refuse(entries, this.clock.now());
-    if (refused) return Promise.resolve(refused);
+    if (this.refusals.size > 0) {
+      const refused = this.refusals.refuse(entries, this.clock.now());
+      if (refused) return Promise.resolve(refused);
+    }
     return this.send('d', entries, undefined, undefined) as Promise<StoreVerdict>;
   }
 
