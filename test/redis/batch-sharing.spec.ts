@@ -77,4 +77,30 @@ describe('RedisStore: how a tick is shared among script calls (dedicated server:
     expect(calls.sizes()).toEqual([1, 4, 4, 20, 2]);
     calls.restore();
   });
+
+  it("a one-entry decide alone in its call goes in gcra.lua's short form ('L'); any other call as a batch", async () => {
+    const send = jest.spyOn(client, 'sendCommand');
+    /** The ARGV of each script call written from now on (after the script, the key count and KEYS). */
+    const argvs = () =>
+      send.mock.calls
+        .map(([c]) => c)
+        .filter((c) => c.name === 'evalsha' || c.name === 'eval')
+        .map((c) => c.args.slice(2 + Number(c.args[1])).map(String));
+    const other = toGcraPolicy({ id: 'other', shape: 'leaky-bucket', mode: 'wait', rate: 1e9, capacity: 1e9 });
+
+    const lone = await store.decide([{ policy: ROOMY, key: 'alone', cost: 3 }]);
+    expect(lone.outcomes[0].admits).toBe(true);
+    expect(argvs()).toEqual([['L', 'tr', String(ROOMY.emissionMs), String(ROOMY.tauMs), String(ROOMY.maxWaitMs), String(ROOMY.blockMs), '3', '']]);
+
+    send.mockClear();
+    await store.decide([
+      { policy: ROOMY, key: 'two policies', cost: 1 },
+      { policy: other, key: 'two policies', cost: 1 },
+    ]);
+    await store.peek([{ policy: ROOMY, key: 'alone', cost: 1 }]);
+    expect(await tick(2, 300)).toBe(true);
+    // Each a batch, led by its policy count: two policies; a peek needs none; two decides of one policy.
+    expect(argvs().map((argv) => argv[0])).toEqual(['2', '0', '1']);
+    send.mockRestore();
+  });
 });
