@@ -127,6 +127,10 @@ interface HttpRun {
   p99: number;
   /** The median of its processes' server CPU (every thread) per reply during their turns, in µs. */
   cpuUs: number;
+  /** Requests its clients gave up on (autocannon's timeout, a closed connection), over all its processes. */
+  failed: number;
+  /** The first such failure's message. */
+  firstFailure?: string;
 }
 
 interface HttpResults {
@@ -167,12 +171,19 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
           for (const variant of HTTP_VARIANTS) {
             const mine = turns.filter((_, i) => variantOf[i] === variant);
             const sum = (field: 'non2xx' | 'errors'): number => mine.reduce((total, t) => total + t[field], 0);
-            if (sum('non2xx') > 0 || sum('errors') > 0) throw new Error(`${adapter} ${variant}: ${sum('non2xx')} non-2xx replies and ${sum('errors')} errors (${mine.find((t) => t.firstError)?.firstError ?? 'none'}): limits must never refuse here`);
+            // A refusal means the bench's limits were reached: its premise, so the run stops. A request
+            // a client gave up on (once in thousands, after a minute without its reply, seen on
+            // ThrottlerGuard's Express servers paused among 54) is a figure of that variant: reported.
+            if (sum('non2xx') > 0) throw new Error(`${adapter} ${variant}: ${sum('non2xx')} non-2xx replies: limits must never refuse here`);
+            const firstFailure = mine.find((t) => t.firstError)?.firstError;
+            if (sum('errors') > 0) log(`HTTP: ${adapter} ${variant}: ${sum('errors')} requests failed (${firstFailure})`);
             // The median process: a slow one (see HTTP_PROCESSES) moves it less than it moves a sum.
             const run: HttpRun = {
               rps: median(mine.map((t) => (t.responses / t.activeMs) * 1000)),
               p99: percentile(mine.flatMap((t) => t.latencies), 99),
               cpuUs: median(mine.map((t) => t.cpuNs / 1000 / t.responses)),
+              failed: sum('errors'),
+              firstFailure,
             };
             ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
           }
@@ -403,26 +414,31 @@ async function main(): Promise<void> {
         `Processes of one and the same server differ for as long as they live (five no-op Fastify servers side by side in a quiet hour: 44.6-56.4 µs of CPU a request, in two groups, every part of the request ~10 % slower in the slow ones, the kernel's included), and the slow ones are a few of the ${HTTP_PROCESSES} or half of them from one run to the next: so a variant's figures are its median process's. ` +
         'A variant\'s **req/s** is the median of its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the median of its processes\' CPU time of every thread during their turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over their replies. ' +
         'A ratio is taken within each repetition, then the median of the repetitions. ' +
-        'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked): LimiterGuard with `@TokenBucket({ rate: 1e6, capacity: 1e6 })` (each request writes its state, on Redis too), ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e6 }` ' +
+        'GET /hello returns a small JSON object. Limits are never reached (every reply was a 200, checked; a request its client gave up on is counted under **failed requests**): LimiterGuard with `@TokenBucket({ rate: 1e6, capacity: 1e6 })` (each request writes its state, on Redis too), ThrottlerGuard as APP_GUARD with `{ ttl: 1000, limit: 1e6 }` ' +
         '(every request comes from 127.0.0.1, so each limiter decides on one key).',
       '',
     );
     const FLOOR: HttpVariant = 'no-op sync guard';
+    /** A variant's failed requests over the repetitions, with the first one's reason. */
+    const failures = (runs: PerRep<HttpRun>): string => {
+      const failed = runs.reduce((total, r) => total + r.failed, 0);
+      return failed === 0 ? '0' : `${failed} (${runs.find((r) => r.firstFailure)?.firstFailure})`;
+    };
     for (const adapter of ADAPTERS) {
       const runsOf = hb.runs[adapter];
       const of = (variant: HttpVariant, field: 'rps' | 'p99' | 'cpuUs'): number[] => runsOf[variant].map((r) => r[field]);
       out.push(
         `### ${adapter}`,
         '',
-        '| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) | server CPU per request | − no-op sync guard\'s |',
-        '|---|---|---|---|---|---|---|---|---|',
+        '| variant | req/s | p99 latency | req/s ÷ bare | req/s ÷ no-op sync guard | p99 ÷ bare | overhead (1 − req/s ÷ bare) | server CPU per request | − no-op sync guard\'s | failed requests |',
+        '|---|---|---|---|---|---|---|---|---|---|',
       );
       for (const variant of HTTP_VARIANTS) {
         const rr = ratio(of(variant, 'rps'), of('bare', 'rps'));
         const cpu = of(variant, 'cpuUs');
         const extra = median(cpu.map((c, i) => c - of(FLOOR, 'cpuUs')[i]));
         out.push(
-          `| ${variant} | ${fmtInt(median(of(variant, 'rps')))} | ${fmtMs(median(of(variant, 'p99')), 1)} | ${fmtX(rr)} | ${fmtX(ratio(of(variant, 'rps'), of(FLOOR, 'rps')))} | ${fmtX(ratio(of(variant, 'p99'), of('bare', 'p99')))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs |`,
+          `| ${variant} | ${fmtInt(median(of(variant, 'rps')))} | ${fmtMs(median(of(variant, 'p99')), 1)} | ${fmtX(rr)} | ${fmtX(ratio(of(variant, 'rps'), of(FLOOR, 'rps')))} | ${fmtX(ratio(of(variant, 'p99'), of('bare', 'p99')))} | ${pct(1 - rr)} | ${median(cpu).toFixed(1)} µs | ${extra >= 0 ? '+' : '−'}${Math.abs(extra).toFixed(1)} µs | ${failures(runsOf[variant])} |`,
         );
       }
       out.push('');
