@@ -1,5 +1,6 @@
 // The server of the HTTP bench (4), in a process of its own so that the load generator does not
-// share its event loop: GET /hello on one adapter with one limiter (or none). Tells its port over IPC.
+// share its event loop: GET /hello on one adapter with one limiter (or none). Tells its port over IPC,
+// and profiles itself when asked to (`{ profileMs }`, bench/guard-share.ts).
 //   node dist/bench/http-server.js <express|fastify> <variant> [redisUrl]
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, type CanActivate, type DynamicModule, type ExecutionContext, type Type } from '@nestjs/common';
@@ -11,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { LimiterModule, TokenBucket } from '../lib';
 import { HandWrittenLimiterGuard } from './hand-written-limiter.guard';
+import { profileGuard, type GuardProfileRequest } from './guard-profile';
 
 export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
@@ -122,6 +124,13 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 72_000;
   const address = server.address();
   process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
+  // bench/guard-share.ts: the guard's share of this server's CPU, profiled here while it is loaded.
+  process.on('message', (request: GuardProfileRequest) => {
+    profileGuard(request.profileMs).then(
+      (profile) => process.send!(profile),
+      (error: unknown) => (console.error(error), process.exit(1)),
+    );
+  });
 }
 
 // Only as a forked server: run.ts imports the variant names above.

@@ -14,6 +14,7 @@ import { HTTP_VARIANTS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
+import { guardShareBench, guardShareReport, type GuardShares } from './guard-share';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
 import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs, shuffled } from './settings';
@@ -312,6 +313,7 @@ async function main(): Promise<void> {
   let mem: Record<string, number[]> | undefined;
   let rb: RedisResults | undefined;
   let hb: HttpResults | undefined;
+  let gs: GuardShares | undefined;
   let sb: Record<string, ShapingFigures[]> | undefined;
   let wb: WaitingFigures[] | undefined;
   let fb: FairResults | undefined;
@@ -319,7 +321,8 @@ async function main(): Promise<void> {
     if (runs('inprocess')) ip = await inProcess();
     if (runs('memory')) mem = await memoryPerKey();
     if (runs('redis')) rb = await redisBench(redis);
-    if (runs('http')) hb = await httpBench(redis);
+    if (runs('http.turns')) hb = await httpBench(redis);
+    if (runs('http.profile')) gs = await guardShareBench();
     if (runs('shaping')) sb = await shapingBench(redis);
     if (runs('waiting')) wb = await waitingBench();
     if (runs('fair')) fb = await fairBench(redis);
@@ -403,8 +406,8 @@ async function main(): Promise<void> {
 
   if (rb) redisReport(rb, out, targets);
 
+  if (hb || gs) out.push('## 4. HTTP', '');
   if (hb) {
-    out.push('## 4. HTTP', '');
     out.push(
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
         `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_S} s of load alone first. ` +
@@ -480,6 +483,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (gs) guardShareReport(gs, out);
 
   if (sb) {
     out.push('## 5. Shaping precision', '');
