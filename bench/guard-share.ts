@@ -6,20 +6,15 @@ import autocannon from 'autocannon';
 import { cpus } from 'node:os';
 import { median, pin, serve } from './harness';
 import type { GuardProfile, GuardProfileRequest } from './guard-profile';
-import type { HttpVariant } from './http-server';
+import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, type HttpVariant } from './http-server';
 import { fmtX, type PerRep } from './report';
 import { log, REPS, segmentMs, shuffled } from './settings';
 
-const ADAPTERS = ['express', 'fastify'] as const;
 /** The floor of any global guard, the floor of any limiter that sends the two headers, and ours. */
 const VARIANTS: readonly HttpVariant[] = ['no-op sync guard', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)'];
-const CONNECTIONS = 50;
 /** Load before the profile starts: the code is optimised by then (the req/s rows give 2 s too). */
 const WARM_UP_MS = Math.min(2000, segmentMs(2000));
 const PROFILE_MS = segmentMs(5000);
-/** The server's core, and the load generator's (this process), as for the req/s rows. */
-const SERVER_CPU = String(Math.max(0, cpus().length - 1));
-const LOADER_CPU = '0';
 
 /** [adapter][variant] → the guard's share of the server's busy CPU, per repetition. */
 export type GuardShares = Record<string, Record<string, PerRep<number>>>;
@@ -27,7 +22,7 @@ export type GuardShares = Record<string, Record<string, PerRep<number>>>;
 /** Each variant's server, alone and loaded, profiled for PROFILE_MS; the variants in an order drawn afresh each repetition. */
 export async function guardShareBench(): Promise<GuardShares> {
   const shares: GuardShares = {};
-  const pinned = cpus().length > 1 && pin(process.pid, LOADER_CPU);
+  const pinned = cpus().length > 1 && pin(process.pid, HTTP_LOADER_CPU);
   try {
     await profileEach(shares, pinned);
   } finally {
@@ -42,11 +37,13 @@ async function profileEach(shares: GuardShares, pinned: boolean): Promise<void> 
       for (const variant of shuffled(VARIANTS, rep * ADAPTERS.length + ADAPTERS.indexOf(adapter))) {
         const server = await serve('http-server.js', [adapter, variant]);
         try {
-          if (pinned) pin(server.child.pid!, SERVER_CPU);
-          const load = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: CONNECTIONS, duration: (WARM_UP_MS + PROFILE_MS + 1000) / 1000 });
+          if (pinned) pin(server.child.pid!, HTTP_SERVER_CPU);
+          const load = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: HTTP_CONNECTIONS, duration: (WARM_UP_MS + PROFILE_MS + 1000) / 1000 });
           await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
-          const profile = await new Promise<GuardProfile>((resolve) => {
-            server.child.once('message', (m) => resolve(m as GuardProfile));
+          const profile = await new Promise<GuardProfile>((resolve, reject) => {
+            const exited = (code: number | null): void => reject(new Error(`${adapter} ${variant}: the server exited (${code}) while profiling`));
+            server.child.once('exit', exited);
+            server.child.once('message', (m) => (server.child.off('exit', exited), resolve(m as GuardProfile)));
             server.child.send({ profileMs: PROFILE_MS } satisfies GuardProfileRequest);
           });
           const result = await load;
@@ -68,7 +65,7 @@ const pct2 = (x: number): string => `${(x * 100).toFixed(2)} %`;
 export function guardShareReport(shares: GuardShares, out: string[]): void {
   out.push('### The guard\'s share of the server\'s CPU (profiled)', '');
   out.push(
-    '`node dist/bench/http-server.js <express|fastify> <variant>` alone, pinned to core ' + SERVER_CPU + ' (the load generator to core ' + LOADER_CPU + '), loaded by `autocannon({ connections: ' + CONNECTIONS + ' })`; ' +
+    '`node dist/bench/http-server.js <express|fastify> <variant>` alone, pinned to core ' + HTTP_SERVER_CPU + ' (the load generator to core ' + HTTP_LOADER_CPU + '), loaded by `autocannon({ connections: ' + HTTP_CONNECTIONS + ' })`; ' +
       `after ${WARM_UP_MS / 1000} s of load the server profiles itself for ${PROFILE_MS / 1000} s (V8's sampling profiler through \`node:inspector\`, a sample every 100 µs; bench/guard-profile.ts), still loaded, ` +
       'and sums its samples: **busy** (every sample but idle ones: JavaScript, the runtime, garbage collection), and those taken under Nest\'s `GuardsConsumer.tryActivate`, the call that runs a route\'s guards (**the guard\'s share**: the guard and everything it calls, the memory store and the header calls included; the bytes of the headers, written later by the adapter, are not). ' +
       'Both are samples of one process in the same seconds, so the VM\'s speed, which moves the req/s rows by ±8-11 %, moves both alike. ' +

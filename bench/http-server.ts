@@ -10,12 +10,21 @@ import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
+import { cpus } from 'node:os';
 import { LimiterModule, TokenBucket } from '../lib';
 import { HandWrittenLimiterGuard } from './hand-written-limiter.guard';
 import { profileGuard, type GuardProfileRequest } from './guard-profile';
 
 export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
+
+/** The adapters the HTTP section runs every variant on. */
+export const ADAPTERS = ['express', 'fastify'] as const;
+/** Connections each server is loaded with (autocannon). */
+export const HTTP_CONNECTIONS = 50;
+/** The servers' core, and the load generator's (the bench's process): each server then has a core to itself while it runs, and the load generator the other. */
+export const HTTP_SERVER_CPU = String(Math.max(0, cpus().length - 1));
+export const HTTP_LOADER_CPU = '0';
 
 /**
  * Never reached in a run: no request is ever refused, so every variant does the same work per

@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, pin, runChild, serve, startRedis, startWorker, type OwnRedis, type Served, type Worker } from './harness';
 import { inTurns } from './http-turns';
-import { HTTP_VARIANTS, type HttpVariant } from './http-server';
+import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_VARIANTS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
@@ -101,8 +101,6 @@ async function memoryPerKey(): Promise<Record<string, PerRep<number>>> {
 
 // ---------------------------------------------------------------- 4. HTTP
 
-const ADAPTERS = ['express', 'fastify'] as const;
-const HTTP_CONNECTIONS = 50;
 /** A fresh server serves about a third of its later req/s in its first 0.5 s of load and half in the next (JIT): each gets 2 s before it is measured. */
 const HTTP_WARMUP_S = Math.min(2, segmentMs(2000) / 1000);
 /** Each variant's measured time per repetition, in turns of HTTP_TURN_MS. */
@@ -116,9 +114,6 @@ const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
  */
 const HTTP_PROCESSES = 6;
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_MS / HTTP_TURN_MS / HTTP_PROCESSES));
-/** The servers' core, and the load generator's (this process): each variant then has a core to itself while it runs, and the load generator the other. */
-const HTTP_SERVER_CPU = String(Math.max(0, cpus().length - 1));
-const HTTP_LOADER_CPU = '0';
 
 /** One variant in one repetition. */
 interface HttpRun {
