@@ -171,14 +171,15 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
             // a client gave up on (once in thousands, after a minute without its reply, seen on
             // ThrottlerGuard's Express servers paused among 54) is a figure of that variant: reported.
             if (sum('non2xx') > 0) throw new Error(`${adapter} ${variant}: ${sum('non2xx')} non-2xx replies: limits must never refuse here`);
+            const failed = sum('errors');
             const firstFailure = mine.find((t) => t.firstError)?.firstError;
-            if (sum('errors') > 0) log(`HTTP: ${adapter} ${variant}: ${sum('errors')} requests failed (${firstFailure})`);
+            if (failed > 0) log(`HTTP: ${adapter} ${variant}: ${failed} requests failed (${firstFailure})`);
             // The median process: a slow one (see HTTP_PROCESSES) moves it less than it moves a sum.
             const run: HttpRun = {
               rps: median(mine.map((t) => (t.responses / t.activeMs) * 1000)),
               p99: percentile(mine.flatMap((t) => t.latencies), 99),
               cpuUs: median(mine.map((t) => t.cpuNs / 1000 / t.responses)),
-              failed: sum('errors'),
+              failed,
               firstFailure,
             };
             ((results.runs[adapter] ??= {})[variant] ??= [])[rep] = run;
