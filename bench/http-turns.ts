@@ -32,6 +32,8 @@ export interface TurnsResult {
 export interface TurnsOptions {
   readonly turnMs: number;
   readonly rounds: number;
+  /** Rounds run first, in turns as the measured ones, and not counted (see HTTP_WARM_ROUNDS in run.ts). */
+  readonly warmRounds: number;
   readonly connections: number;
   /** Seeds the order of each round. */
   readonly seed: number;
@@ -53,14 +55,14 @@ export function threadsCpuNs(pid: number): number {
   }
 }
 
-/** Loads every server at once and lets them run one at a time, `rounds` turns each; the servers are left running. */
+/** Loads every server at once and lets them run one at a time, `warmRounds` + `rounds` turns each, the last `rounds` counted; the servers are left running. */
 export async function inTurns(servers: readonly TurnServer[], options: TurnsOptions): Promise<TurnsResult[]> {
-  const { turnMs, rounds, connections, seed } = options;
+  const { turnMs, rounds, warmRounds, connections, seed } = options;
   const stats = servers.map(() => ({ count: 0, responses: 0, activeMs: 0, cpuNs: 0, latencies: [] as number[], non2xx: 0, errors: 0, firstError: undefined as string | undefined }));
   let active = -1;
   let turnStart = 0;
   for (const server of servers) process.kill(server.pid, 'SIGSTOP');
-  const durationS = Math.ceil((rounds * servers.length * (turnMs + SETTLE_MS)) / 1000) + 60;
+  const durationS = Math.ceil(((warmRounds + rounds) * servers.length * (turnMs + SETTLE_MS)) / 1000) + 60;
   // A request waits for its server's turn: up to two rounds' worth of turns (its server first in one round, last in the next).
   const timeoutS = Math.ceil((2 * servers.length * (turnMs + SETTLE_MS)) / 1000) + 30;
   const runs = servers.map((server, i) => {
@@ -83,18 +85,23 @@ export async function inTurns(servers: readonly TurnServer[], options: TurnsOpti
   try {
     // Every client has its connections open and its requests sent before the first turn.
     await sleep(300);
-    for (let round = 0; round < rounds; round++) {
+    for (let round = -warmRounds; round < rounds; round++) {
+      const counted = round >= 0;
       for (const i of shuffled(servers.map((_, index) => index), seed * 1000 + round)) {
         const s = stats[i];
         const count = s.count;
         const cpu = threadsCpuNs(servers[i].pid);
-        active = i;
+        active = counted ? i : -1;
         turnStart = performance.now();
         process.kill(servers[i].pid, 'SIGCONT');
         await sleep(turnMs);
         process.kill(servers[i].pid, 'SIGSTOP');
-        s.activeMs += performance.now() - turnStart;
         active = -1;
+        if (!counted) {
+          await sleep(SETTLE_MS);
+          continue;
+        }
+        s.activeMs += performance.now() - turnStart;
         await sleep(SETTLE_MS);
         s.responses += s.count - count;
         s.cpuNs += threadsCpuNs(servers[i].pid) - cpu;

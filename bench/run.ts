@@ -114,6 +114,15 @@ const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
  */
 const HTTP_PROCESSES = 6;
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_MS / HTTP_TURN_MS / HTTP_PROCESSES));
+/**
+ * Rounds of turns run before the counted ones and not counted. With dozens of servers paused in
+ * turns, a server's CPU per request falls over its first few rounds, whatever its 2 s alone before
+ * (8 s did not change it), every variant's and the limited ones' most: 36 Express servers, median
+ * turn of round 1 → round 6, no-op sync guard 435 → 344 µs a request, LimiterGuard (memory)
+ * 604 → 374, ThrottlerGuard (memory) 947 → 417. Counted, those rounds weighed on each variant by
+ * where its processes fell in them.
+ */
+const HTTP_WARM_ROUNDS = 2;
 
 /** One variant in one repetition. */
 interface HttpRun {
@@ -162,7 +171,7 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
           for (const server of servers) await cannon(server.port, HTTP_WARMUP_S);
           const turns = await inTurns(
             servers.map((server) => ({ port: server.port, pid: server.child.pid! })),
-            { turnMs: HTTP_TURN_MS, rounds: HTTP_ROUNDS, connections: HTTP_CONNECTIONS, seed: rep * ADAPTERS.length + ADAPTERS.indexOf(adapter) },
+            { turnMs: HTTP_TURN_MS, rounds: HTTP_ROUNDS, warmRounds: HTTP_WARM_ROUNDS, connections: HTTP_CONNECTIONS, seed: rep * ADAPTERS.length + ADAPTERS.indexOf(adapter) },
           );
           for (const variant of HTTP_VARIANTS) {
             const mine = turns.filter((_, i) => variantOf[i] === variant);
@@ -408,7 +417,7 @@ async function main(): Promise<void> {
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
         `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_S} s of load alone first. ` +
         `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
-        `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant). ` +
+        `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} counted rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant), after ${HTTP_WARM_ROUNDS} rounds run the same way and not counted: with dozens of servers paused in turns, a server's CPU per request falls over its first rounds whatever its time alone before (8 s instead of 2 changed nothing), every variant's and the limited ones' most (36 Express servers, the median turn of the first round against the sixth: no-op sync guard 435 against 344 µs a request, LimiterGuard (memory) 604 against 374, ThrottlerGuard (memory) 947 against 417). ` +
         'The machine\'s speed drifts here by ±25 % from one second to the next (other tenants of the VM): one and the same server measured in consecutive 1 s runs read 0.96-1.28× itself, so runs of a second each in turn could not resolve a few per cent; turns a quarter of a second long, interleaved, put every variant through the same slow and fast stretches. ' +
         `Processes of one and the same server differ for as long as they live (five no-op Fastify servers side by side in a quiet hour: 44.6-56.4 µs of CPU a request, in two groups, every part of the request ~10 % slower in the slow ones, the kernel's included), and the slow ones are a few of the ${HTTP_PROCESSES} or half of them from one run to the next: so a variant's figures are its median process's. ` +
         'A variant\'s **req/s** is the median of its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the median of its processes\' CPU time of every thread during their turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over their replies. ' +
