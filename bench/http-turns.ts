@@ -96,13 +96,11 @@ export async function inTurns(servers: readonly TurnServer[], options: TurnsOpti
         process.kill(servers[i].pid, 'SIGCONT');
         await sleep(turnMs);
         process.kill(servers[i].pid, 'SIGSTOP');
+        const turnMsTaken = performance.now() - turnStart;
         active = -1;
-        if (!counted) {
-          await sleep(SETTLE_MS);
-          continue;
-        }
-        s.activeMs += performance.now() - turnStart;
         await sleep(SETTLE_MS);
+        if (!counted) continue;
+        s.activeMs += turnMsTaken;
         s.responses += s.count - count;
         s.cpuNs += threadsCpuNs(servers[i].pid) - cpu;
       }
