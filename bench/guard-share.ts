@@ -6,14 +6,12 @@ import autocannon from 'autocannon';
 import { cpus } from 'node:os';
 import { median, pin, serve } from './harness';
 import type { GuardProfile, GuardProfileRequest } from './guard-profile';
-import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, type HttpVariant } from './http-server';
+import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
 import { fmtX, type PerRep } from './report';
 import { log, REPS, segmentMs, shuffled } from './settings';
 
 /** The floor of any global guard, the floor of any limiter that sends the two headers, and ours. */
 const VARIANTS: readonly HttpVariant[] = ['no-op sync guard', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)'];
-/** Load before the profile starts: the code is optimised by then (the req/s rows give 2 s too). */
-const WARM_UP_MS = Math.min(2000, segmentMs(2000));
 const PROFILE_MS = segmentMs(5000);
 
 /** [adapter][variant] → the guard's share of the server's busy CPU, per repetition. */
@@ -38,8 +36,8 @@ async function profileEach(shares: GuardShares, pinned: boolean): Promise<void> 
         const server = await serve('http-server.js', [adapter, variant]);
         try {
           if (pinned) pin(server.child.pid!, HTTP_SERVER_CPU);
-          const load = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: HTTP_CONNECTIONS, duration: (WARM_UP_MS + PROFILE_MS + 1000) / 1000 });
-          await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
+          const load = autocannon({ url: `http://127.0.0.1:${server.port}/hello`, connections: HTTP_CONNECTIONS, duration: (HTTP_WARMUP_MS + PROFILE_MS + 1000) / 1000 });
+          await new Promise((resolve) => setTimeout(resolve, HTTP_WARMUP_MS));
           const profile = await new Promise<GuardProfile>((resolve, reject) => {
             const exited = (code: number | null): void => reject(new Error(`${adapter} ${variant}: the server exited (${code}) while profiling`));
             server.child.once('exit', exited);
@@ -66,7 +64,7 @@ export function guardShareReport(shares: GuardShares, out: string[]): void {
   out.push('### The guard\'s share of the server\'s CPU (profiled)', '');
   out.push(
     '`node dist/bench/http-server.js <express|fastify> <variant>` alone, pinned to core ' + HTTP_SERVER_CPU + ' (the load generator to core ' + HTTP_LOADER_CPU + '), loaded by `autocannon({ connections: ' + HTTP_CONNECTIONS + ' })`; ' +
-      `after ${WARM_UP_MS / 1000} s of load the server profiles itself for ${PROFILE_MS / 1000} s (V8's sampling profiler through \`node:inspector\`, a sample every 100 µs; bench/guard-profile.ts), still loaded, ` +
+      `after ${HTTP_WARMUP_MS / 1000} s of load the server profiles itself for ${PROFILE_MS / 1000} s (V8's sampling profiler through \`node:inspector\`, a sample every 100 µs; bench/guard-profile.ts), still loaded, ` +
       'and sums its samples: **busy** (every sample but idle ones: JavaScript, the runtime, garbage collection), and those taken under Nest\'s `GuardsConsumer.tryActivate`, the call that runs a route\'s guards (**the guard\'s share**: the guard and everything it calls, the memory store and the header calls included; the bytes of the headers, written later by the adapter, are not). ' +
       'Both are samples of one process in the same seconds, so the VM\'s speed, which moves the req/s rows by ±8-11 %, moves both alike. ' +
       `One server at a time, the variants in an order drawn afresh, ${REPS} repetitions; every figure the median of the repetitions. ` +

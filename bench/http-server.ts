@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import { LimiterModule, TokenBucket } from '../lib';
 import { HandWrittenLimiterGuard } from './hand-written-limiter.guard';
 import { profileGuard, type GuardProfileRequest } from './guard-profile';
+import { segmentMs } from './settings';
 
 export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
@@ -25,6 +26,8 @@ export const HTTP_CONNECTIONS = 50;
 /** The servers' core, and the load generator's (the bench's process): each server then has a core to itself while it runs, and the load generator the other. */
 export const HTTP_SERVER_CPU = String(Math.max(0, cpus().length - 1));
 export const HTTP_LOADER_CPU = '0';
+/** A fresh server serves about a third of its later req/s in its first 0.5 s of load and half in the next (JIT): each gets 2 s of load before it is measured or profiled. */
+export const HTTP_WARMUP_MS = Math.min(2000, segmentMs(2000));
 
 /**
  * Never reached in a run: no request is ever refused, so every variant does the same work per

@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, pin, runChild, serve, startRedis, startWorker, type OwnRedis, type Served, type Worker } from './harness';
 import { inTurns } from './http-turns';
-import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_VARIANTS, type HttpVariant } from './http-server';
+import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_VARIANTS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
@@ -101,8 +101,6 @@ async function memoryPerKey(): Promise<Record<string, PerRep<number>>> {
 
 // ---------------------------------------------------------------- 4. HTTP
 
-/** A fresh server serves about a third of its later req/s in its first 0.5 s of load and half in the next (JIT): each gets 2 s before it is measured. */
-const HTTP_WARMUP_S = Math.min(2, segmentMs(2000) / 1000);
 /** Each variant's measured time per repetition, in turns of HTTP_TURN_MS. */
 const HTTP_DURATION_MS = segmentMs(6000);
 const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
@@ -114,14 +112,7 @@ const HTTP_TURN_MS = Math.min(250, HTTP_DURATION_MS);
  */
 const HTTP_PROCESSES = 6;
 const HTTP_ROUNDS = Math.max(1, Math.round(HTTP_DURATION_MS / HTTP_TURN_MS / HTTP_PROCESSES));
-/**
- * Rounds of turns run before the counted ones and not counted. With dozens of servers paused in
- * turns, a server's CPU per request falls over its first few rounds, whatever its 2 s alone before
- * (8 s did not remove it), every variant's and the limited ones' most: 36 Express servers, median
- * turn of round 1 → round 6, no-op sync guard 435 → 344 µs a request, LimiterGuard (memory)
- * 604 → 374, ThrottlerGuard (memory) 947 → 417. Counted, those rounds weighed on each variant by
- * where its processes fell in them.
- */
+/** Rounds of turns run before the counted ones and not counted: a server's CPU per request falls over its first rounds in turns (the report's text says by how much). */
 const HTTP_WARM_ROUNDS = 2;
 
 /** One variant in one repetition. */
@@ -168,7 +159,7 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
               if (results.pinned) pin(server.child.pid!, HTTP_SERVER_CPU);
             }
           }
-          for (const server of servers) await cannon(server.port, HTTP_WARMUP_S);
+          for (const server of servers) await cannon(server.port, HTTP_WARMUP_MS / 1000);
           const turns = await inTurns(
             servers.map((server) => ({ port: server.port, pid: server.child.pid! })),
             { turnMs: HTTP_TURN_MS, rounds: HTTP_ROUNDS, warmRounds: HTTP_WARM_ROUNDS, connections: HTTP_CONNECTIONS, seed: rep * ADAPTERS.length + ADAPTERS.indexOf(adapter) },
@@ -415,7 +406,7 @@ async function main(): Promise<void> {
   if (hb) {
     out.push(
       `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
-        `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_S} s of load alone first. ` +
+        `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_MS / 1000} s of load alone first. ` +
         `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
         `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} counted rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant), after ${HTTP_WARM_ROUNDS} rounds run the same way and not counted: with dozens of servers paused in turns, a server's CPU per request falls over its first rounds whatever its time alone before (8 s instead of 2 did not remove it), every variant's and the limited ones' most (36 Express servers, the median turn of the first round against the sixth: no-op sync guard 435 against 344 µs a request, LimiterGuard (memory) 604 against 374, ThrottlerGuard (memory) 947 against 417). ` +
         'The machine\'s speed drifts here by ±25 % from one second to the next (other tenants of the VM): one and the same server measured in consecutive 1 s runs read 0.96-1.28× itself, so runs of a second each in turn could not resolve a few per cent; turns a quarter of a second long, interleaved, put every variant through the same slow and fast stretches. ' +
