@@ -90,7 +90,7 @@ export class GuardedStore extends LimiterStore {
     return this.guard(this.domainOf([entry]), () => inner.claim!(entry, lookaheadMs));
   }
 
-  leave(entry: FairEntry): Promise<void> {
+  leave(entry: FairEntry): Promise<FairVerdict<boolean>> {
     const inner = this.inner;
     if (!inner.leave) return Promise.reject(withoutFairLines(inner));
     return this.guard(this.domainOf([entry]), () => inner.leave!(entry));

@@ -101,8 +101,8 @@ export abstract class LimiterStore {
   /** The holder of a ticket is back: commits its slot if it is its turn (lib/core/fair-queue `claim`). */
   claim?(entry: FairEntry, lookaheadMs: number): Promise<FairVerdict<ClaimResult>>;
 
-  /** The holder gives its place up (lib/core/fair-queue `leave`). */
-  leave?(entry: FairEntry): Promise<void>;
+  /** The holder gives its place up (lib/core/fair-queue `leave`): `result` says whether it held one. */
+  leave?(entry: FairEntry): Promise<FairVerdict<boolean>>;
 
   /**
    * The part of the store that decides `key`, for a store whose parts fail apart (a Redis Cluster

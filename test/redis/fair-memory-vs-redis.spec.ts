@@ -83,9 +83,10 @@ describe('fair lines: the memory store and Redis give the same slots for the sam
         }
       } else if (roll < 0.95) {
         const entry = pick(waiting);
-        await redis.leave(entry);
-        clock.at = (await redis.peek([{ policy: entry.policy, key: entry.key, cost: 1 }])).now;
-        await memory.leave(entry);
+        const r = await redis.leave(entry);
+        clock.at = r.now;
+        const m = await memory.leave(entry);
+        if (r.result !== m.result) throw fail(i, 'leave', r.result, m.result);
         waiting.splice(waiting.indexOf(entry), 1);
         counts.left++;
       } else if (committed.length > 0) {

@@ -41,7 +41,7 @@ describe('RedisStore fair buckets (fair.lua)', () => {
     await store.enqueue(entry('b1', 'B'));
     expect((await keysLeft()).length).toBeGreaterThan(1);
     // Nothing committed (no tat): the last leave leaves an idle bucket.
-    for (const id of ['a1', 'b1', 'a2']) await store.leave(entry(id, 'A'));
+    for (const id of ['a1', 'b1', 'a2']) expect((await store.leave(entry(id, 'A'))).result).toBe(true);
     expect(await keysLeft()).toEqual([]);
 
     // A committed slot keeps the fair keys (V, the tenants' finish tags) while it is ahead of now.
@@ -57,7 +57,7 @@ describe('RedisStore fair buckets (fair.lua)', () => {
 
     // Once Redis time passes the tat, the next operation finds the bucket idle and deletes them.
     while ((await redisNow()) <= tat) await new Promise((resolve) => setTimeout(resolve, 20));
-    await store.leave(entry('never-enqueued', 'C'));
+    expect((await store.leave(entry('never-enqueued', 'C'))).result).toBe(false);
     const rest = await keysLeft();
     // The tat key itself follows gcra.lua (it expires at its tat, on Redis's whole-ms clock).
     expect(rest.filter((key) => key !== redisKey(prefix, bank.id, 'merchant-bank'))).toEqual([]);

@@ -27,8 +27,8 @@ export class FairLines {
     return this.with(entry, now, (bucket) => claimFloored(bucket, now, entry.policy, entry.ticket, entry.floor, { lookaheadMs, graceMs: entry.graceMs }));
   }
 
-  leave(entry: FairEntry, now: number): void {
-    this.with(entry, now, (bucket) => leave(bucket.state, entry.ticket));
+  leave(entry: FairEntry, now: number): boolean {
+    return this.with(entry, now, (bucket) => leave(bucket.state, entry.ticket));
   }
 
   /** Forgets the bucket's line: holders whose places are gone ask again (a reset). */

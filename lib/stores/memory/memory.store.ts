@@ -146,8 +146,9 @@ export class MemoryStore extends LimiterStore {
     return { now, result: this.fair.claim(entry, now, lookaheadMs) };
   }
 
-  async leave(entry: FairEntry): Promise<void> {
-    this.fair.leave(entry, this.clock.now());
+  async leave(entry: FairEntry): Promise<FairVerdict<boolean>> {
+    const now = this.clock.now();
+    return { now, result: this.fair.leave(entry, now) };
   }
 
   async reset(policyId: string, key: string): Promise<void> {

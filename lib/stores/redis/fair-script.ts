@@ -60,6 +60,12 @@ export function claimVerdict(reply: unknown[]): FairVerdict<ClaimResult> {
   throw unexpected(reply);
 }
 
+/** A leave's reply: { now, 1 } when the ticket was in line, { now, 0 } when it was not. */
+export function leaveVerdict(reply: unknown[]): FairVerdict<boolean> {
+  if (reply[1] === 1 || reply[1] === 0) return { now: fromReply(reply[0]), result: reply[1] === 1 };
+  throw unexpected(reply);
+}
+
 function unexpected(reply: unknown[]): Error {
   return new Error(`fair.lua: unexpected reply ${JSON.stringify(reply)}`);
 }

@@ -5,7 +5,7 @@ import { LimiterConfigError } from '../../errors/limiter-config.error';
 import type { ClaimResult, EnqueueResult } from '../../core/fair-queue';
 import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../limiter-store';
 import { FairCaller } from './fair-caller';
-import { claimVerdict, enqueueVerdict, loadFairScript } from './fair-script';
+import { claimVerdict, enqueueVerdict, leaveVerdict, loadFairScript } from './fair-script';
 import type { BatchRecord } from './gcra-batch';
 import { GcraBatcher } from './gcra-batcher';
 import { loadGcraScript, type GcraOp } from './gcra-script';
@@ -90,8 +90,8 @@ export class RedisStore extends LimiterStore {
   }
 
   /** fair.lua's leave. */
-  async leave(entry: FairEntry): Promise<void> {
-    await this.fair.call('l', entry, 0);
+  async leave(entry: FairEntry): Promise<FairVerdict<boolean>> {
+    return leaveVerdict(await this.fair.call('l', entry, 0));
   }
 
   async reset(policyId: string, key: string): Promise<void> {
