@@ -78,6 +78,21 @@ describe('RedisStore: how a tick is shared among script calls (dedicated server:
     calls.restore();
   });
 
+  it('with a call in flight, requests of one event-loop turn that come in callbacks of their own (as HTTP requests, one socket each) go as one call', async () => {
+    await admin.client('PAUSE', 300, 'ALL');
+    const calls = watchCalls();
+    const first = tick(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls.sizes()).toEqual([1]);
+    // Three callbacks of one turn, each deciding one request: each followed by its own nextTick queue, as an I/O callback is.
+    const arrivals = [0, 1, 2].map((i) => new Promise<boolean>((resolve) => setImmediate(() => resolve(tick(1, 10 + i)))));
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    // Not three calls of one: fewer than 4 while a call is in flight wait for the end of the turn's callbacks.
+    expect(calls.sizes()).toEqual([1, 3]);
+    expect(await Promise.all([first, ...arrivals])).toEqual([true, true, true, true]);
+    calls.restore();
+  });
+
   it("a one-entry decide alone in its call goes in gcra.lua's short form ('L'); any other call as a batch", async () => {
     const send = jest.spyOn(client, 'sendCommand');
     /** The ARGV of each script call written from now on (after the script, the key count and KEYS). */
