@@ -91,8 +91,8 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(script: string, args: string[], timeoutMs = 30_000): Promise<Served> {
-  const child = fork(join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function serve(script: string, args: string[], { execArgv = [] as string[], timeoutMs = 30_000 } = {}): Promise<Served> {
+  const child = fork(join(__dirname, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} ${args.join(' ')} did not listen within ${timeoutMs} ms`)), timeoutMs);

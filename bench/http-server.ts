@@ -28,6 +28,12 @@ export const HTTP_SERVER_CPU = String(Math.max(0, cpus().length - 1));
 export const HTTP_LOADER_CPU = '0';
 /** A fresh server serves about a third of its later req/s in its first 0.5 s of load and half in the next (JIT): each gets 2 s of load before it is measured or profiled. */
 export const HTTP_WARMUP_MS = Math.min(2000, segmentMs(2000));
+/**
+ * Node flags of the servers measured in turns. A server paused for seconds looks idle to V8's
+ * memory reducer, which then runs full, compacting collections as its turn begins: a cost a
+ * server under load never pays, and larger for the larger heaps (the report's text gives figures).
+ */
+export const HTTP_TURNS_FLAGS = ['--no-memory-reducer'];
 
 /**
  * Never reached in a run: no request is ever refused, so every variant does the same work per

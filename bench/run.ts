@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, pin, runChild, serve, startRedis, startWorker, type OwnRedis, type Served, type Worker } from './harness';
 import { inTurns } from './http-turns';
-import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_VARIANTS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
+import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_TURNS_FLAGS, HTTP_VARIANTS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
@@ -153,7 +153,7 @@ async function httpBench(redis: OwnRedis): Promise<HttpResults> {
           // time decides of its speed falls on every variant alike.
           for (let i = 0; i < HTTP_PROCESSES; i++) {
             for (const variant of HTTP_VARIANTS) {
-              const server = await serve('http-server.js', [adapter, variant, redis.url]);
+              const server = await serve('http-server.js', [adapter, variant, redis.url], { execArgv: HTTP_TURNS_FLAGS });
               servers.push(server);
               variantOf.push(variant);
               if (results.pinned) pin(server.child.pid!, HTTP_SERVER_CPU);
@@ -405,10 +405,11 @@ async function main(): Promise<void> {
   if (hb || gs) out.push('## 4. HTTP', '');
   if (hb) {
     out.push(
-      `\`node dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
+      `\`node ${HTTP_TURNS_FLAGS.join(' ')} dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
         `${hb.pinned ? `, pinned to core ${HTTP_SERVER_CPU} (and the load generator, this process, to core ${HTTP_LOADER_CPU}: \`taskset\`)` : ''}; each gets ${HTTP_WARMUP_MS / 1000} s of load alone first. ` +
         `Then they are measured **in turns** (bench/http-turns.ts): every server is loaded at once by autocannon, \`autocannon({ url: 'http://127.0.0.1:<port>/hello', connections: ${HTTP_CONNECTIONS} })\` each, ` +
         `and only one runs at a time, for ${HTTP_TURN_MS} ms, while the others are paused (SIGSTOP: they take no CPU, their clients wait with their requests sent), in an order drawn afresh each round, ${HTTP_ROUNDS} counted rounds per repetition (a turn for each process each round: ${(HTTP_ROUNDS * HTTP_PROCESSES * HTTP_TURN_MS) / 1000} s per variant), after ${HTTP_WARM_ROUNDS} rounds run the same way and not counted: with dozens of servers paused in turns, a server's CPU per request falls over its first rounds whatever its time alone before (8 s instead of 2 did not remove it), every variant's and the limited ones' most (36 Express servers, the median turn of the first round against the sixth: no-op sync guard 435 against 344 µs a request, LimiterGuard (memory) 604 against 374, ThrottlerGuard (memory) 947 against 417). ` +
+        `The servers run with \`${HTTP_TURNS_FLAGS.join(' ')}\`: a server paused for seconds looks idle to V8's memory reducer, which then ran full, compacting collections as its turns began, a cost no server under load pays, and the larger the heap the larger it is (24 Express servers in turns, 4 rounds, two runs: LimiterGuard (Redis)'s processes served 0.82× and 0.84× the requests of LimiterGuard (memory)'s with the reducer, and ran 62 of its collections against 43; 0.98-1.04× in three runs without it). ` +
         'The machine\'s speed drifts here by ±25 % from one second to the next (other tenants of the VM): one and the same server measured in consecutive 1 s runs read 0.96-1.28× itself, so runs of a second each in turn could not resolve a few per cent; turns a quarter of a second long, interleaved, put every variant through the same slow and fast stretches. ' +
         `Processes of one and the same server differ for as long as they live (five no-op Fastify servers side by side in a quiet hour: 44.6-56.4 µs of CPU a request, in two groups, every part of the request ~10 % slower in the slow ones, the kernel's included), and the slow ones are a few of the ${HTTP_PROCESSES} or half of them from one run to the next: so a variant's figures are its median process's. ` +
         'A variant\'s **req/s** is the median of its processes\' replies over their turns\' length; its **p99** is over the requests both sent and answered within one of its turns; **server CPU per request** is the median of its processes\' CPU time of every thread during their turns (the scheduler\'s own count, `/proc/<pid>/task/*/schedstat`: event loop, garbage collection, workers), over their replies. ' +
