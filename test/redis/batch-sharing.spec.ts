@@ -54,13 +54,18 @@ describe('RedisStore: how a tick is shared among script calls (dedicated server:
     calls.restore();
   });
 
-  it('with a call in flight, a tick is shared among the places left, down to 4 a call', async () => {
-    // Redis holds every command for a moment: the first call stays in flight while the next tick queues.
+  /** Redis holds every command for a moment: a first call, of one request, goes out and stays in flight while the next ones queue. */
+  const oneCallInFlight = async () => {
     await admin.client('PAUSE', 300, 'ALL');
     const calls = watchCalls();
     const first = tick(1);
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls.sizes()).toEqual([1]);
+    return { calls, first };
+  };
+
+  it('with a call in flight, a tick is shared among the places left, down to 4 a call', async () => {
+    const { calls, first } = await oneCallInFlight();
     const second = tick(8, 10);
     await new Promise((resolve) => setImmediate(resolve));
     // 3 places left, 8 requests: two calls of 4 (not one of 8, not three of 3).
@@ -79,11 +84,7 @@ describe('RedisStore: how a tick is shared among script calls (dedicated server:
   });
 
   it('with a call in flight, requests of one event-loop turn that come in callbacks of their own (as HTTP requests, one socket each) go as one call', async () => {
-    await admin.client('PAUSE', 300, 'ALL');
-    const calls = watchCalls();
-    const first = tick(1);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(calls.sizes()).toEqual([1]);
+    const { calls, first } = await oneCallInFlight();
     // Three callbacks of one turn, each deciding one request: each followed by its own nextTick queue, as an I/O callback is.
     const arrivals = [0, 1, 2].map((i) => new Promise<boolean>((resolve) => setImmediate(() => resolve(tick(1, 10 + i)))));
     await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
