@@ -18,7 +18,7 @@ import { guardShareBench, guardShareReport, type GuardShares } from './guard-sha
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
 import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs, shuffled } from './settings';
-import type { ShapingJob } from './shaping-worker';
+import type { ShapingJob, ShapingReport } from './shaping-worker';
 import { percentile } from './percentile';
 import type { WaitingFigures } from './waiting-cost';
 
@@ -211,13 +211,24 @@ interface ShapingFigures {
   p99GapErrorMs: number;
   maxGapErrorMs: number;
   driftMs: number;
+  /** The same drift in the slots Redis gave (store ms), and in the times the library let them go (wall ms): NaN for RateLimiterQueue. */
+  slotDriftMs: number;
+  departAtDriftMs: number;
+  /** How long after its departure time the first and the last departure's handler started. */
+  firstLateMs: number;
+  lastLateMs: number;
   maxIn1s: number;
   windowsOver: number;
 }
 
-/** Figures of one run from every handler start (wall ms) of every process. */
-function shapingFigures(all: number[]): ShapingFigures {
-  const starts = [...all].sort((a, b) => a - b);
+/** (last − first) − (n − 1) gaps: how far the n times, sorted, fall short of (or beyond) the schedule's span. */
+const driftOf = (times: readonly number[]): number => times[times.length - 1] - times[0] - (times.length - 1) * GAP_MS;
+
+/** Figures of one run from the reports of every process. */
+function shapingFigures(reports: readonly ShapingReport[]): ShapingFigures {
+  const starts = reports.flatMap((r) => r.starts).sort((a, b) => a - b);
+  const departures = reports.flatMap((r) => r.departures ?? []).sort((a, b) => a.slot - b.slot);
+  const timed = departures.length > 1;
   const n = starts.length;
   const gaps = starts.slice(1).map((t, i) => t - starts[i]);
   const span = starts[n - 1] - starts[0];
@@ -235,7 +246,11 @@ function shapingFigures(all: number[]): ShapingFigures {
     rateErrorPct: (Math.abs(rate - SHAPING_RATE) / SHAPING_RATE) * 100,
     p99GapErrorMs: percentile(errors, 99),
     maxGapErrorMs: Math.max(...errors),
-    driftMs: span - (n - 1) * GAP_MS,
+    driftMs: driftOf(starts),
+    slotDriftMs: timed ? driftOf(departures.map((d) => d.slot)) : NaN,
+    departAtDriftMs: timed ? driftOf(departures.map((d) => d.departAt).sort((a, b) => a - b)) : NaN,
+    firstLateMs: timed ? departures[0].start - departures[0].departAt : NaN,
+    lastLateMs: timed ? departures[departures.length - 1].start - departures[departures.length - 1].departAt : NaN,
     maxIn1s,
     windowsOver,
   };
@@ -261,9 +276,9 @@ async function shapingBench(redis: OwnRedis): Promise<Record<string, PerRep<Shap
         durationMs: SHAPING_MS,
       };
       const reports = await Promise.all(
-        Array.from({ length: config.processes }, () => runChild<{ starts: number[] }>('shaping-worker.js', [JSON.stringify(job)], { timeoutMs: SHAPING_MS + 60_000 })),
+        Array.from({ length: config.processes }, () => runChild<ShapingReport>('shaping-worker.js', [JSON.stringify(job)], { timeoutMs: SHAPING_MS + 60_000 })),
       );
-      (results[shapingLabel(config)] ??= [])[rep] = shapingFigures(reports.flatMap((r) => r.starts));
+      (results[shapingLabel(config)] ??= [])[rep] = shapingFigures(reports);
     }
     log(`shaping: repetition ${rep + 1}/${REPS} done`);
   }
@@ -489,16 +504,22 @@ async function main(): Promise<void> {
         `(\`@LeakyBucket({ rate: ${SHAPING_RATE}, capacity: ${SHAPING_CAPACITY}, mode: 'wait' })\`: each caller does what the guard and interceptor do per request, \`engine.decide\` then \`engine.hold\`, on RedisStore) for ${SHAPING_MS / 1000} s` +
         `${SHAPING_MS < 30_000 ? ' (shortened from 30 s to keep the whole bench within its time budget)' : ''}; a "handler start" is the wall-clock time (performance.timeOrigin + performance.now(), common to processes on one machine) when a caller's hold ends. ` +
         `Across all processes, sorted: rate error = |realized − ${SHAPING_RATE}/s| where realized = (n − 1) ÷ (last − first); gap error = |gap − ${GAP_MS} ms| between consecutive starts; drift = (last − first) − (n − 1) × ${GAP_MS} ms; ` +
-        `windows over = starts i whose [t_i, t_i + 1 s) holds more than ${SHAPING_RATE} + 1 starts. rate-limiter-flexible's RateLimiterQueue runs the same task in one process over RateLimiterMemory (1 point per ${GAP_MS} ms): ` +
+        `windows over = starts i whose [t_i, t_i + 1 s) holds more than ${SHAPING_RATE} + 1 starts. ` +
+        `For nest-limiter the drift is also taken in the two clocks before a start: the **slots** Redis gave (store time: what the algorithm decided) and the **departure times** (when the library let each request go, in its process: its slot on that process's estimate of Redis's clock); ` +
+        `then **first / last late** is how long after its departure time the handler of the first and of the last slot started (the process waiting for a core; all processes wake for the first slot at once): the drift of the starts is about the departure times' minus the first's lateness plus the last's. rate-limiter-flexible's RateLimiterQueue runs the same task in one process over RateLimiterMemory (1 point per ${GAP_MS} ms): ` +
         'its state lives in one process\'s memory (and RateLimiterRedis has no queue-and-wait across processes), so it cannot span processes.',
       '',
     );
-    out.push('| run | departures | rate error | p99 gap error | max gap error | drift of the last departure | most starts in a 1 s window | windows over 10 (+1) |', '|---|---|---|---|---|---|---|---|');
+    out.push(
+      '| run | departures | rate error | p99 gap error | max gap error | drift of the last departure | drift: slots | drift: departure times | first / last late | most starts in a 1 s window | windows over 10 (+1) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    const late = (first: number, last: number): string => (Number.isFinite(first) ? `${first.toFixed(2)} / ${last.toFixed(2)} ms` : '–');
     for (const config of SHAPING_CONFIGS) {
       const r = sb[shapingLabel(config)];
       const m = (f: (x: ShapingFigures) => number): number => median(r.map(f));
       out.push(
-        `| ${shapingLabel(config)} | ${fmtInt(m((x) => x.departures))} | ${m((x) => x.rateErrorPct).toFixed(3)} % | ${fmtMs(m((x) => x.p99GapErrorMs))} | ${fmtMs(m((x) => x.maxGapErrorMs))} | ${fmtMs(m((x) => x.driftMs))} | ${m((x) => x.maxIn1s)} | ${m((x) => x.windowsOver)} (worst repetition: ${Math.max(...r.map((x) => x.windowsOver))}) |`,
+        `| ${shapingLabel(config)} | ${fmtInt(m((x) => x.departures))} | ${m((x) => x.rateErrorPct).toFixed(3)} % | ${fmtMs(m((x) => x.p99GapErrorMs))} | ${fmtMs(m((x) => x.maxGapErrorMs))} | ${fmtMs(m((x) => x.driftMs))} | ${fmtMs(m((x) => x.slotDriftMs), 3)} | ${fmtMs(m((x) => x.departAtDriftMs))} | ${late(m((x) => x.firstLateMs), m((x) => x.lastLateMs))} | ${m((x) => x.maxIn1s)} | ${m((x) => x.windowsOver)} (worst repetition: ${Math.max(...r.map((x) => x.windowsOver))}) |`,
       );
     }
     out.push('');

@@ -24,10 +24,27 @@ export interface ShapingJob {
   readonly durationMs: number;
 }
 
+/**
+ * One departure of nest-limiter, in three clocks: the slot Redis gave it (store ms), the wall time
+ * at which the library let it go (its process's mapping of the slot), and the wall time its
+ * "handler" started (when the process ran again after that).
+ */
+export interface Departure {
+  readonly slot: number;
+  readonly departAt: number;
+  readonly start: number;
+}
+
+/** What a worker reports: every handler start (wall ms), and for nest-limiter each departure in its three clocks. */
+export interface ShapingReport {
+  readonly starts: number[];
+  readonly departures?: Departure[];
+}
+
 /** Wall-clock ms with sub-ms resolution, comparable between processes on one machine. */
 const wall = (): number => performance.timeOrigin + performance.now();
 
-async function nestLimiter(job: ShapingJob): Promise<number[]> {
+async function nestLimiter(job: ShapingJob): Promise<ShapingReport> {
   const store = new RedisStore({ redis: job.redisUrl, prefix: job.prefix });
   const clock = new SystemClock();
   const engine = new LimiterEngine(store, clock);
@@ -39,6 +56,7 @@ async function nestLimiter(job: ShapingJob): Promise<number[]> {
   await clock.sleep(job.startAt - wall());
   const end = job.startAt + job.durationMs;
   const starts: number[] = [];
+  const departures: Departure[] = [];
   const caller = async (): Promise<void> => {
     while (wall() < end) {
       const verdict = await engine.decide(entries);
@@ -47,15 +65,17 @@ async function nestLimiter(job: ShapingJob): Promise<number[]> {
         continue;
       }
       await engine.hold(verdict);
-      starts.push(wall());
+      const start = wall();
+      starts.push(start);
+      departures.push({ slot: verdict.now + verdict.decision.delayMs, departAt: performance.timeOrigin + verdict.departAt, start });
     }
   };
   await Promise.all(Array.from({ length: job.callers }, caller));
   await store.close();
-  return starts;
+  return { starts, departures };
 }
 
-async function rateLimiterQueue(job: ShapingJob): Promise<number[]> {
+async function rateLimiterQueue(job: ShapingJob): Promise<ShapingReport> {
   const limiter = new RateLimiterMemory({ points: 1, duration: 1 / job.rate });
   const queue = new RateLimiterQueue(limiter, { maxQueueSize: job.callers * 2 });
   const warm = new RateLimiterQueue(new RateLimiterMemory({ keyPrefix: 'warm', points: 1, duration: 0.002 }), { maxQueueSize: 100 });
@@ -70,12 +90,12 @@ async function rateLimiterQueue(job: ShapingJob): Promise<number[]> {
     }
   };
   await Promise.all(Array.from({ length: job.callers }, caller));
-  return starts;
+  return { starts };
 }
 
 const job: ShapingJob = JSON.parse(process.argv[2]);
 (job.kind === 'nest-limiter' ? nestLimiter(job) : rateLimiterQueue(job)).then(
-  (starts) => reply({ starts }),
+  (report) => reply(report),
   (error) => {
     console.error(error);
     process.exit(1);
