@@ -226,8 +226,8 @@ const driftOf = (times: readonly number[]): number => times[times.length - 1] - 
 
 /** Figures of one run from the reports of every process. */
 function shapingFigures(reports: readonly ShapingReport[]): ShapingFigures {
-  const starts = reports.flatMap((r) => r.starts).sort((a, b) => a - b);
-  const departures = reports.flatMap((r) => r.departures ?? []).sort((a, b) => a.slot - b.slot);
+  const departures = reports.flatMap((r) => ('departures' in r ? r.departures : [])).sort((a, b) => a.slot - b.slot);
+  const starts = reports.flatMap((r) => ('departures' in r ? r.departures.map((d) => d.start) : r.starts)).sort((a, b) => a - b);
   const timed = departures.length > 1;
   const n = starts.length;
   const gaps = starts.slice(1).map((t, i) => t - starts[i]);

@@ -35,11 +35,8 @@ export interface Departure {
   readonly start: number;
 }
 
-/** What a worker reports: every handler start (wall ms), and for nest-limiter each departure in its three clocks. */
-export interface ShapingReport {
-  readonly starts: number[];
-  readonly departures?: Departure[];
-}
+/** What a worker reports: nest-limiter each departure in its three clocks, RateLimiterQueue (which has no slots) every handler start (wall ms). */
+export type ShapingReport = { readonly departures: Departure[] } | { readonly starts: number[] };
 
 /** Wall-clock ms with sub-ms resolution, comparable between processes on one machine. */
 const wall = (): number => performance.timeOrigin + performance.now();
@@ -55,7 +52,6 @@ async function nestLimiter(job: ShapingJob): Promise<ShapingReport> {
   for (let i = 0; i < 20; i++) await engine.hold(await engine.decide(warm));
   await clock.sleep(job.startAt - wall());
   const end = job.startAt + job.durationMs;
-  const starts: number[] = [];
   const departures: Departure[] = [];
   const caller = async (): Promise<void> => {
     while (wall() < end) {
@@ -65,14 +61,12 @@ async function nestLimiter(job: ShapingJob): Promise<ShapingReport> {
         continue;
       }
       await engine.hold(verdict);
-      const start = wall();
-      starts.push(start);
-      departures.push({ slot: verdict.now + verdict.decision.delayMs, departAt: performance.timeOrigin + verdict.departAt, start });
+      departures.push({ slot: verdict.now + verdict.decision.delayMs, departAt: performance.timeOrigin + verdict.departAt, start: wall() });
     }
   };
   await Promise.all(Array.from({ length: job.callers }, caller));
   await store.close();
-  return { starts, departures };
+  return { departures };
 }
 
 async function rateLimiterQueue(job: ShapingJob): Promise<ShapingReport> {
