@@ -15,6 +15,7 @@ import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
 import { guardShareBench, guardShareReport, type GuardShares } from './guard-share';
+import { httpPairsBench, httpPairsReport, type PairRatios } from './http-pairs';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
 import { fmtInt, fmtMs, fmtX, keysLabel, pct, ratio, type PerRep, type Target } from './report';
 import { elapsedS, fullLength, log, partly, REPS, rotate, runs, segmentMs, shuffled } from './settings';
@@ -325,6 +326,7 @@ async function main(): Promise<void> {
   let rb: RedisResults | undefined;
   let hb: HttpResults | undefined;
   let gs: GuardShares | undefined;
+  let hp: PairRatios | undefined;
   let sb: Record<string, ShapingFigures[]> | undefined;
   let wb: WaitingFigures[] | undefined;
   let fb: FairResults | undefined;
@@ -334,6 +336,7 @@ async function main(): Promise<void> {
     if (runs('redis')) rb = await redisBench(redis);
     if (runs('http.turns')) hb = await httpBench(redis);
     if (runs('http.profile')) gs = await guardShareBench();
+    if (runs('http.pairs')) hp = await httpPairsBench();
     if (runs('shaping')) sb = await shapingBench(redis);
     if (runs('waiting')) wb = await waitingBench();
     if (runs('fair')) fb = await fairBench(redis);
@@ -496,6 +499,7 @@ async function main(): Promise<void> {
     }
   }
   if (gs) guardShareReport(gs, out);
+  if (hp) httpPairsReport(hp, out);
 
   if (sb) {
     out.push('## 5. Shaping precision', '');
