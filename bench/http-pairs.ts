@@ -2,7 +2,8 @@
 // guard's, the two servers run at the same time on the same core. Measured one at a time, in
 // turns (bench/http-turns.ts), one turn reads 0.8-1.2× the next for the same server (the VM's
 // speed moves between them); run side by side, both see the same speed, and a turn's ratio reads
-// within ±2 % of the next (interquartile range, 16 pairs of turns each of 11 servers, Fastify).
+// within about ±2 % of the next (interquartile range of one process's pairs, Fastify, in runs of
+// 5 to 12 servers; Express's ±5-10 %).
 import autocannon from 'autocannon';
 import { cpus } from 'node:os';
 import { median, pin, serve, type Served } from './harness';
