@@ -41,7 +41,7 @@ export async function httpPairsBench(): Promise<PairRatios> {
   const pinned = cpus().length > 1 && pin(process.pid, HTTP_LOADER_CPU);
   try {
     for (let rep = 0; rep < REPS; rep++) {
-      for (const adapter of ADAPTERS) await pairsOnce(adapter, rep, pinned, (ratios[adapter] ??= {}));
+      for (const [a, adapter] of ADAPTERS.entries()) await pairsOnce(adapter, rep, (rep * ADAPTERS.length + a) * 1000, pinned, (ratios[adapter] ??= {}));
       log(`HTTP pairs: repetition ${rep + 1}/${REPS} done`);
     }
   } finally {
@@ -50,7 +50,8 @@ export async function httpPairsBench(): Promise<PairRatios> {
   return ratios;
 }
 
-async function pairsOnce(adapter: string, rep: number, pinned: boolean, into: Record<string, PerRep<number>>): Promise<void> {
+/** Repetition `rep` on one adapter; `seeds`, distinct for each adapter and repetition, seeds its draws. */
+async function pairsOnce(adapter: string, rep: number, seeds: number, pinned: boolean, into: Record<string, PerRep<number>>): Promise<void> {
   const servers: Loaded[] = [];
   const loads: { stop(): void; done: Promise<unknown> }[] = [];
   try {
@@ -78,7 +79,7 @@ async function pairsOnce(adapter: string, rep: number, pinned: boolean, into: Re
     const others = servers.filter((s) => s.variant !== NOOP);
     const pairs = new Map<Loaded, number[]>(others.map((s) => [s, []]));
     for (let round = -WARM_ROUNDS; round < ROUNDS; round++) {
-      const seed = ((rep * ADAPTERS.length + (ADAPTERS as readonly string[]).indexOf(adapter)) * 1000 + round + WARM_ROUNDS) * 2;
+      const seed = (seeds + round + WARM_ROUNDS) * 2;
       const partners = shuffled(noops, seed);
       for (const i of shuffled(others.map((_, index) => index), seed + 1)) {
         const mine = others[i];
