@@ -6,6 +6,7 @@
 // 5 to 12 servers; Express's ±5-10 %).
 import autocannon from 'autocannon';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { median, pin, serve, type Served } from './harness';
 import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_TURNS_FLAGS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
 import { threadsCpuNs } from './http-turns';
@@ -32,8 +33,6 @@ interface Loaded {
   responses: number;
   failed: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every variant's processes, each paired in turn with one of the no-op guard's, the pair alone on the server core. */
 export async function httpPairsBench(): Promise<PairRatios> {

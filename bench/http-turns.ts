@@ -5,6 +5,7 @@
 // (SIGSTOP) meanwhile: they take no CPU, their clients wait with their requests sent.
 import autocannon from 'autocannon';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { shuffled } from './settings';
 
 /** A server to measure: where it listens, and its process. */
@@ -41,8 +42,6 @@ export interface TurnsOptions {
 
 /** After a pause, replies already written reach the client before the next turn starts. */
 const SETTLE_MS = 20;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** CPU time of every thread of a process so far, in ns: the scheduler's own count (Linux); NaN elsewhere. */
 export function threadsCpuNs(pid: number): number {
