@@ -14,12 +14,14 @@ import { fmtX, type PerRep } from './report';
 import { log, REPS, segmentMs, shuffled } from './settings';
 
 const NOOP: HttpVariant = 'no-op sync guard';
-/** The same no-op server (the resolution), the floor with the two headers, the floor of any limiter, and ours. */
-const VARIANTS: readonly HttpVariant[] = ['no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)'];
+const OURS: HttpVariant = 'LimiterGuard (memory)';
+/** No guard at all, the same no-op server (the resolution), the floor with the two headers, the floor of any limiter, and ours. */
+const VARIANTS: readonly HttpVariant[] = ['bare', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', OURS];
 /** Fresh processes of each variant (and of the no-op guard) per adapter and repetition: processes of one server differ by a few per cent for as long as they live. */
 const PROCESSES = 3;
 const PAIR_MS = segmentMs(500);
-const ROUNDS = 6;
+/** Counted rounds per adapter: an Express pair reads within ±5-10 % of the next, a Fastify pair ±2 %, so Express gets twice the pairs. */
+const ROUNDS: Readonly<Record<string, number>> = { express: 12, fastify: 6 };
 /** Rounds run first and not counted: as in the turns, a paused server's first rounds cost more. */
 const WARM_ROUNDS = 2;
 const SETTLE_MS = 20;
@@ -77,7 +79,7 @@ async function pairsOnce(adapter: string, rep: number, seeds: number, pinned: bo
     const noops = servers.filter((s) => s.variant === NOOP);
     const others = servers.filter((s) => s.variant !== NOOP);
     const pairs = new Map<Loaded, number[]>(others.map((s) => [s, []]));
-    for (let round = -WARM_ROUNDS; round < ROUNDS; round++) {
+    for (let round = -WARM_ROUNDS; round < ROUNDS[adapter]; round++) {
       const seed = (seeds + round + WARM_ROUNDS) * 2;
       const partners = shuffled(noops, seed);
       for (const i of shuffled(others.map((_, index) => index), seed + 1)) {
@@ -108,12 +110,20 @@ async function together(pair: readonly Loaded[]): Promise<number[]> {
   return pair.map((s, i) => (threadsCpuNs(s.server.child.pid!) - before[i][0]) / (s.responses - before[i][1]));
 }
 
+/** Per repetition, `variant`'s req/s ÷ `base`'s at equal CPU (`base` the no-op guard unless given): two pair figures divided within each repetition. */
+export function pairRatio(ratios: PairRatios, adapter: string, variant: HttpVariant, base: HttpVariant = NOOP): PerRep<number> {
+  const mine = ratios[adapter]?.[variant] ?? [];
+  if (base === NOOP) return mine;
+  const theirs = ratios[adapter]?.[base] ?? [];
+  return mine.map((x, rep) => x / theirs[rep]);
+}
+
 /** Writes the part's table into `out`. */
 export function httpPairsReport(ratios: PairRatios, out: string[]): void {
   out.push('### Each guard beside the no-op guard, at once (CPU per request)', '');
   out.push(
     `Per adapter and repetition, ${PROCESSES} fresh processes of each variant below and as many of the no-op sync guard's server (\`--no-memory-reducer\`, pinned to core ${HTTP_SERVER_CPU}, the load generator to core ${HTTP_LOADER_CPU}), each warmed by ${HTTP_WARMUP_MS / 1000} s of load alone, then all loaded at once by autocannon (${HTTP_CONNECTIONS} connections each) and all paused (SIGSTOP) but **two: a variant's process and a no-op guard's, run together for ${PAIR_MS} ms** on the one core, ` +
-      `each process once a round (a process run more often than its partner, less long paused, costs less a request: with one no-op process for four of the others, the control read 0.87-0.91×), its no-op partner drawn afresh each round, in an order drawn afresh; ${ROUNDS} counted rounds after ${WARM_ROUNDS} uncounted. ` +
+      `each process once a round (a process run more often than its partner, less long paused, costs less a request: with one no-op process for four of the others, the control read 0.87-0.91×), its no-op partner drawn afresh each round, in an order drawn afresh; ${ADAPTERS.map((a) => `${ROUNDS[a]} counted rounds on ${a}`).join(', ')} (a pair on Express reads within ±5-10 % of the next, on Fastify ±2 %), after ${WARM_ROUNDS} uncounted. ` +
       'A pair\'s figure is the no-op process\'s CPU per request (every thread, `/proc/<pid>/task/*/schedstat`) ÷ the variant\'s: the variant\'s req/s ÷ the no-op guard\'s on the same CPU time. ' +
       'Both servers of a pair share the VM\'s speed of that half-second, which the turns of the req/s table (one server at a time) do not: there one turn of a server reads 0.8-1.2× the next, here a pair reads within about ±2 % of the next. ' +
       `A variant's figure is the median over its processes of each one's median pair, then the median of the ${REPS} repetitions (each one given beside it). The median process is taken because processes of one server differ by a few per cent for as long as they live.`,
@@ -122,9 +132,11 @@ export function httpPairsReport(ratios: PairRatios, out: string[]): void {
   out.push('| adapter | variant | req/s ÷ no-op guard at equal CPU | per repetition |', '|---|---|---|---|');
   for (const adapter of ADAPTERS) {
     for (const variant of VARIANTS) {
-      const reps = ratios[adapter]?.[variant] ?? [];
+      const reps = pairRatio(ratios, adapter, variant);
       out.push(`| ${adapter} | ${variant} | ${fmtX(median(reps))} | ${reps.map(fmtX).join(', ')} |`);
     }
+    const ofBare = pairRatio(ratios, adapter, OURS, 'bare');
+    out.push(`| ${adapter} | ${OURS} ÷ bare (its figure ÷ bare's, within each repetition) | ${fmtX(median(ofBare))} | ${ofBare.map(fmtX).join(', ')} |`);
   }
   out.push('');
 }
