@@ -1,5 +1,5 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
-import type { Decision } from '../core/decision';
+import { summarize, type Decision } from '../core/decision';
 import { LimiterEngine, type FairTurn, type Reservation } from '../engine/limiter-engine';
 import { fairEntry, IN_PROCESS_GRACE_MS } from '../limits/fair-entry';
 import { andThen, isPromise, type MaybePromise } from '../limits/maybe-promise';
@@ -41,13 +41,14 @@ export class CallDecider {
    */
   decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
     const group = plan.enforced!;
-    const { decision } = this.engine.decideNow([{ policy: limit.policy, key: clientIp(request), cost: limit.cost }], group);
+    const outcome = this.engine.decideOneNow({ policy: limit.policy, key: clientIp(request), cost: limit.cost }, group);
     const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
-    if (decision.allowed) {
+    if (outcome.admits) {
       // The route's one fixed policy: both values are at hand, so no record of headers is made.
-      if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.of(decision.policies[0]), nodeStyle);
+      if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofAdmitted(outcome, limit.policy), nodeStyle);
       return;
     }
+    const decision = summarize([limit.policy], [outcome], 'store');
     const headers = headersOf(decision, group);
     if (headers) setHeaders(response, headers, nodeStyle);
     throw new HttpCall(request, response).refused(decision);

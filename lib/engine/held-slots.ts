@@ -31,6 +31,11 @@ export class HeldSlots {
   /** Buckets nothing is held on any more, in the order they were let go: forgotten once their state has passed. */
   private readonly letGo: { readonly bucket: string; readonly held: Held }[] = [];
 
+  /** Whether this process holds, or still remembers, a slot on any bucket: else `observe` has nothing to note. */
+  get holding(): boolean {
+    return this.buckets.size > 0;
+  }
+
   /** The entries with their floors, or the same array when this process holds nothing on them. */
   floored(entries: readonly StoreEntry[]): readonly StoreEntry[] {
     if (this.buckets.size === 0) return entries;

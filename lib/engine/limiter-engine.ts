@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock';
 import { ClockOffset } from '../core/clock-offset';
 import { summarize, type Decision, type DecisionSource, type StoreErrorPolicy } from '../core/decision';
 import { DEFAULTS } from '../core/defaults';
+import type { PolicyOutcome } from '../core/gcra';
 import { LimiterStoreError } from '../errors/limiter-store.error';
 import { StoreFallback } from '../failure/store-fallback';
 import type { FairEntry, LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
@@ -104,6 +105,22 @@ export class LimiterEngine {
     const reservation = this.reserve(entries, entries, result, 'store', this.store, context, offset);
     this.held.observe(entries, reservation.tats, result.now);
     return reservation;
+  }
+
+  /**
+   * `decideNow` for one entry, when all the caller reads of an admitted request is the store's
+   * outcome (the guard's short path): no Decision, Reservation or arrays of them are made for it,
+   * but for those who observe decisions. A refused caller summarizes the outcome itself.
+   */
+  decideOneNow(entry: StoreEntry, context: DecideContext): PolicyOutcome {
+    const at = this.store.localClock === this.clock ? undefined : this.clock.now();
+    const entries = [entry];
+    const result = this.store.decideNow!(this.held.floored(entries));
+    const offset = at === undefined ? 0 : this.offset.observe(result.now, at, at);
+    if (this.events.observesDecisions) this.report(context, entry.key, summarize([entry.policy], result.outcomes, 'store'), result.now + offset);
+    const outcome = result.outcomes[0];
+    if (this.held.holding) this.held.observe(entries, [outcome.tat], result.now);
+    return outcome;
   }
 
   /** Decides a request over all its entries at once, on the store or, when it fails, by the failure policy. */

@@ -1,4 +1,6 @@
 import type { Decision, PolicyDecision } from '../core/decision';
+import type { PolicyOutcome } from '../core/gcra';
+import type { GcraPolicy } from '../core/policy';
 
 /** What the RateLimit-Policy header says of one policy: its capacity and how often a unit comes back. */
 interface PolicyShape {
@@ -39,11 +41,19 @@ export class LastRateLimitValue {
 
   /** The value for this policy's part of a decision. */
   of(p: PolicyDecision): string {
-    const seconds = nextUnitSeconds(p);
-    if (p.remaining !== this.remaining || seconds !== this.seconds) {
-      this.remaining = p.remaining;
+    return this.valueFor(p.remaining, nextUnitSeconds(p));
+  }
+
+  /** `of` for an admitted request, from the store's outcome on its one policy (the guard's short path makes no Decision for it). */
+  ofAdmitted(o: PolicyOutcome, policy: GcraPolicy): string {
+    return this.valueFor(o.remaining, toSeconds(admittedNextUnitMs(o.remaining, o.resetMs, policy.capacity, policy.emissionMs)));
+  }
+
+  private valueFor(remaining: number, seconds: number): string {
+    if (remaining !== this.remaining || seconds !== this.seconds) {
+      this.remaining = remaining;
       this.seconds = seconds;
-      this.value = itemOf(this.label, p.remaining, seconds);
+      this.value = itemOf(this.label, remaining, seconds);
     }
     return this.value;
   }
@@ -92,9 +102,13 @@ function nextUnitSeconds(p: PolicyDecision): number {
 
 /** When the next unit of quota comes back: after a refusal, when the same request would pass. */
 function nextUnitMs(p: PolicyDecision): number {
-  if (!p.allowed) return p.retryAfterMs;
-  if (p.remaining >= p.limit) return 0;
-  return Math.max(0, p.resetMs - (p.limit - p.remaining - 1) * p.emissionMs);
+  return p.allowed ? admittedNextUnitMs(p.remaining, p.resetMs, p.limit, p.emissionMs) : p.retryAfterMs;
+}
+
+/** `nextUnitMs` of an admitted request: none missing is none to wait for; else the unit that comes back first, `remaining` units before the state resets. */
+function admittedNextUnitMs(remaining: number, resetMs: number, capacity: number, emissionMs: number): number {
+  if (remaining >= capacity) return 0;
+  return Math.max(0, resetMs - (capacity - remaining - 1) * emissionMs);
 }
 
 /** An RFC 9651 sf-string: printable ASCII only, with `\` and `"` escaped. */

@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { FakeClock, LimiterStoreError } from '../../lib';
+import { summarize } from '../../lib/core/decision';
+import { LimiterEvents } from '../../lib/engine/limiter-events';
 import { toGcraPolicy } from '../../lib/core/policy';
 import type { StoreErrorPolicy } from '../../lib/core/decision';
 import { LimiterEngine } from '../../lib/engine/limiter-engine';
@@ -78,5 +81,53 @@ describe('LimiterEngine.release', () => {
     const engine = new LimiterEngine(new DownStore({ clock }), clock, { instances: 2 });
     await engine.release(await engine.decide([entry(5)], LOCAL));
     expect((await engine.decide([entry(10)], LOCAL)).decision).toMatchObject({ allowed: true, remaining: 0 });
+  });
+});
+
+describe('LimiterEngine.decideOneNow (the guard short path: the outcome alone)', () => {
+  const policies = [
+    toGcraPolicy({ id: 'b', shape: 'token-bucket', mode: 'reject', rate: 10, capacity: 3 }),
+    toGcraPolicy({ id: 'b', shape: 'leaky-bucket', mode: 'reject', rate: 4, capacity: 2 }),
+  ];
+  const waiting = toGcraPolicy({ id: 'b', shape: 'leaky-bucket', mode: 'wait', rate: 10, capacity: 5, maxWaitMs: 10_000 });
+  const CONTEXT = { where: 'C.m', onStoreError: 'open' } as const;
+
+  it('decides, reports and floors exactly as decideNow, while slots are held and after the store loses them', async () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('decide' as const), shape: fc.integer({ min: 0, max: 1 }), key: fc.constantFrom('k', 'l'), cost: fc.integer({ min: 1, max: 3 }), gapMs: fc.integer({ min: 0, max: 400 }) }),
+      fc.record({ op: fc.constant('hold' as const), key: fc.constantFrom('k', 'l') }),
+      fc.record({ op: fc.constant('lose' as const), key: fc.constantFrom('k', 'l') }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
+        const clock = new FakeClock(1_000);
+        const [full, short] = [0, 1].map(() => {
+          const store = new MemoryStore({ clock });
+          const events = new LimiterEvents();
+          const seen: unknown[] = [];
+          events.on('decision', (e) => seen.push(e));
+          return { store, engine: new LimiterEngine(store, clock, undefined, events), seen };
+        });
+        for (const s of steps) {
+          if (s.op === 'decide') {
+            await clock.advance(s.gapMs);
+            const e: StoreEntry = { policy: policies[s.shape], key: s.key, cost: s.cost };
+            const expected = full.engine.decideNow([e], CONTEXT).decision;
+            const outcome = short.engine.decideOneNow(e, CONTEXT);
+            expect(summarize([e.policy], [outcome])).toEqual(expected);
+          } else if (s.op === 'hold') {
+            // Held until the fake clock passes its slot, on both engines alike: meanwhile its floor applies.
+            for (const { engine } of [full, short]) {
+              const reservation = engine.decideNow([{ policy: waiting, key: s.key, cost: 1 }]);
+              if (reservation.decision.allowed) void engine.hold(reservation).catch(() => undefined);
+            }
+          } else {
+            for (const { store } of [full, short]) await store.reset('b', s.key);
+          }
+        }
+        expect(short.seen).toEqual(full.seen);
+        expect(short.seen.length).toBe(steps.filter((s) => s.op === 'decide').length);
+      }),
+    );
   });
 });
