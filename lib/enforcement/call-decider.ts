@@ -1,6 +1,7 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { summarize, type Decision } from '../core/decision';
-import { LimiterEngine, type FairTurn, type Reservation } from '../engine/limiter-engine';
+import { LimiterEngine } from '../engine/limiter-engine';
+import type { FairTurn, Reservation } from '../engine/reservation';
 import { fairEntry, IN_PROCESS_GRACE_MS } from '../limits/fair-entry';
 import { andThen, isPromise, type MaybePromise } from '../limits/maybe-promise';
 import { usableKey } from '../limits/normalize-key';

@@ -1,5 +1,5 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
-import type { FairTurn, Reservation } from '../engine/limiter-engine';
+import type { FairTurn, Reservation } from '../engine/reservation';
 import type { RoutePlan } from '../limits/route-plan';
 import type { LimitedCall } from '../transports/limited-call';
 

@@ -1,6 +1,7 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { concatMap, from, switchMap, type Observable } from 'rxjs';
-import { LimiterEngine, type Reservation } from '../engine/limiter-engine';
+import { LimiterEngine } from '../engine/limiter-engine';
+import type { Reservation } from '../engine/reservation';
 import { expectSettledCost } from '../limits/policy-values';
 import type { LimitGroup } from '../limits/route-plan';
 import { callUserFunction } from '../limits/user-function';

@@ -1,6 +1,6 @@
 import type { StoreErrorPolicy } from '../core/decision';
 import type { GcraPolicy } from '../core/policy';
-import type { DecideContext } from '../engine/limiter-engine';
+import type { DecideContext } from '../engine/reservation';
 import { LastRateLimitValue, policyHeader, sfLabels } from '../transports/rate-limit-headers';
 import { isSkipped, readLimits } from './decorators/limit-metadata';
 import type { PolicyOfCall } from './dynamic-policy';
