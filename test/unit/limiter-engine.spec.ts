@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { FakeClock, LimiterStoreError } from '../../lib';
-import { summarize } from '../../lib/core/decision';
 import { LimiterEvents } from '../../lib/engine/limiter-events';
 import { toGcraPolicy } from '../../lib/core/policy';
-import type { StoreErrorPolicy } from '../../lib/core/decision';
+import { summarize, type StoreErrorPolicy } from '../../lib/core/decision';
 import { LimiterEngine } from '../../lib/engine/limiter-engine';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
 import { MemoryStore } from '../../lib/stores/memory/memory.store';
