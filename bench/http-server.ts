@@ -16,8 +16,11 @@ import { HandWrittenLimiterGuard } from './hand-written-limiter.guard';
 import { profileGuard, type GuardProfileRequest } from './guard-profile';
 import { segmentMs } from './settings';
 
+/** The variants measured in turns (and the pairs' no-op partner). */
 export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
-export type HttpVariant = (typeof HTTP_VARIANTS)[number];
+/** Measured only beside the no-op guard (bench/http-pairs.ts): the scale of that instrument, a guard whose cost is known by construction. */
+export const CALIBRATION_VARIANT = 'no-op sync guard + 2 headers + 5 µs of CPU';
+export type HttpVariant = (typeof HTTP_VARIANTS)[number] | typeof CALIBRATION_VARIANT;
 
 /** The adapters the HTTP section runs every variant on. */
 export const ADAPTERS = ['express', 'fastify'] as const;
@@ -88,6 +91,19 @@ class NoopHeadersGuard implements CanActivate {
   }
 }
 
+/** How long the calibration guard keeps its core busy on each request. */
+const CALIBRATION_SPIN_MS = 0.005;
+
+/** NoopHeadersGuard, then a busy loop on the clock: a guard that costs 5 µs of CPU more than it, whatever the machine's speed. */
+@Injectable()
+class NoopHeadersSpinGuard extends NoopHeadersGuard {
+  override canActivate(context: ExecutionContext): boolean {
+    const end = performance.now() + CALIBRATION_SPIN_MS;
+    while (performance.now() < end);
+    return super.canActivate(context);
+  }
+}
+
 function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | DynamicModule {
   const imports: (Type | DynamicModule)[] = [];
   let controller: Type = BareController;
@@ -101,6 +117,9 @@ function appModule(variant: HttpVariant, redisUrl: string | undefined): Type | D
       break;
     case 'no-op sync guard + 2 headers':
       providers.push({ provide: APP_GUARD, useClass: NoopHeadersGuard });
+      break;
+    case CALIBRATION_VARIANT:
+      providers.push({ provide: APP_GUARD, useClass: NoopHeadersSpinGuard });
       break;
     case 'hand-written token bucket + 2 headers':
       providers.push({ provide: APP_GUARD, useClass: HandWrittenLimiterGuard });
