@@ -8,14 +8,14 @@ import autocannon from 'autocannon';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, pin, serve, type Served } from './harness';
-import { ADAPTERS, CALIBRATION_VARIANT, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_TURNS_FLAGS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
+import { ADAPTERS, CALIBRATION_SPIN_US, CALIBRATION_VARIANT, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_TURNS_FLAGS, HTTP_WARMUP_MS, type HttpVariant } from './http-server';
 import { threadsCpuNs } from './http-turns';
 import { fmtX, type PerRep } from './report';
 import { log, REPS, segmentMs, shuffled } from './settings';
 
 const NOOP: HttpVariant = 'no-op sync guard';
 const OURS: HttpVariant = 'LimiterGuard (memory)';
-/** No guard at all, the same no-op server (the resolution), the floor with the two headers, the same with 5 µs of CPU (the scale), the floor of any limiter, and ours. */
+/** No guard at all, the same no-op server (the resolution), the floor with the two headers, the same kept busy a few µs (the scale), the floor of any limiter, and ours. */
 const VARIANTS: readonly HttpVariant[] = ['bare', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', CALIBRATION_VARIANT, 'hand-written token bucket + 2 headers', OURS];
 /** Fresh processes of each variant (and of the no-op guard) per adapter and repetition: processes of one server differ by a few per cent for as long as they live. */
 const PROCESSES = 3;
@@ -127,7 +127,7 @@ export function httpPairsReport(ratios: PairRatios, out: string[]): void {
       'A pair\'s figure is the no-op process\'s CPU per request (every thread, `/proc/<pid>/task/*/schedstat`) ÷ the variant\'s: the variant\'s req/s ÷ the no-op guard\'s on the same CPU time. ' +
       'Both servers of a pair share the VM\'s speed of that half-second, which the turns of the req/s table (one server at a time) do not: there one turn of a server reads 0.8-1.2× the next, here a pair reads within about ±2 % of the next. ' +
       `A variant's figure is the median over its processes of each one's median pair, then the median of the ${REPS} repetitions (each one given beside it). The median process is taken because processes of one server differ by a few per cent for as long as they live. ` +
-      `**${CALIBRATION_VARIANT}** is the guard with the two headers kept busy for 5 µs of every request (a loop on the clock): what a guard that costs 5 µs of CPU a request more reads here, the scale of the other rows.`,
+      `**${CALIBRATION_VARIANT}** is the guard with the two headers kept busy for ${CALIBRATION_SPIN_US} µs of every request (a loop on the clock): what a guard that costs ${CALIBRATION_SPIN_US} µs of CPU a request more reads here, the scale of the other rows.`,
     '',
   );
   out.push('| adapter | variant | req/s ÷ no-op guard at equal CPU | per repetition |', '|---|---|---|---|');

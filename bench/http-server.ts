@@ -18,8 +18,10 @@ import { segmentMs } from './settings';
 
 /** The variants measured in turns (and the pairs' no-op partner). */
 export const HTTP_VARIANTS = ['bare', 'no-op sync guard', 'no-op sync guard (control)', 'no-op sync guard + 2 headers', 'hand-written token bucket + 2 headers', 'LimiterGuard (memory)', 'LimiterGuard (Redis)', 'ThrottlerGuard (memory)', 'ThrottlerGuard (Redis storage)'] as const;
+/** How long the calibration guard keeps its core busy on each request, in µs. */
+export const CALIBRATION_SPIN_US = 5;
 /** Measured only beside the no-op guard (bench/http-pairs.ts): the scale of that instrument, a guard whose cost is known by construction. */
-export const CALIBRATION_VARIANT = 'no-op sync guard + 2 headers + 5 µs of CPU';
+export const CALIBRATION_VARIANT = `no-op sync guard + 2 headers + ${CALIBRATION_SPIN_US} µs of CPU` as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number] | typeof CALIBRATION_VARIANT;
 
 /** The adapters the HTTP section runs every variant on. */
@@ -91,14 +93,11 @@ class NoopHeadersGuard implements CanActivate {
   }
 }
 
-/** How long the calibration guard keeps its core busy on each request. */
-const CALIBRATION_SPIN_MS = 0.005;
-
-/** NoopHeadersGuard, then a busy loop on the clock: a guard that costs 5 µs of CPU more than it, whatever the machine's speed. */
+/** NoopHeadersGuard, then a busy loop on the clock: a guard that costs CALIBRATION_SPIN_US of CPU more than it, whatever the machine's speed. */
 @Injectable()
 class NoopHeadersSpinGuard extends NoopHeadersGuard {
   override canActivate(context: ExecutionContext): boolean {
-    const end = performance.now() + CALIBRATION_SPIN_MS;
+    const end = performance.now() + CALIBRATION_SPIN_US / 1000;
     while (performance.now() < end);
     return super.canActivate(context);
   }
