@@ -9,7 +9,7 @@ import { expectCost } from '../limits/policy-values';
 import type { LimitGroup, RouteLimit, RoutePlan, SoleLimit } from '../limits/route-plan';
 import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
-import { clientIp } from '../transports/client-ip';
+import { clientIp, fastifyClientIp } from '../transports/client-ip';
 import { HttpCall } from '../transports/http.call';
 import { isNodeStyle, setHeaders, setRateLimitHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
@@ -28,11 +28,11 @@ export class CallDecider {
   /** Whether this application's responses set headers the Node way: one adapter per application, so learnt once. */
   private nodeStyle: boolean | undefined;
 
-  constructor(private readonly engine: LimiterEngine) {}
-
   /** Whether `decideSole` answers: the store decides in this process. */
-  get decidesNow(): boolean {
-    return this.engine.synchronous;
+  readonly decidesNow: boolean;
+
+  constructor(private readonly engine: LimiterEngine) {
+    this.decidesNow = engine.synchronous;
   }
 
   /**
@@ -42,8 +42,8 @@ export class CallDecider {
    */
   decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
     const group = plan.enforced!;
-    const outcome = this.engine.decideOneNow({ policy: limit.policy, key: clientIp(request), cost: limit.cost }, group);
     const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
+    const outcome = this.engine.decideOneNow(limit.policy, nodeStyle ? clientIp(request) : fastifyClientIp(request), limit.cost, group);
     if (outcome.admits) {
       // The route's one fixed policy: both values are at hand, so no record of headers is made.
       if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofAdmitted(outcome, limit.policy), nodeStyle);

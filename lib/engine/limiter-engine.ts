@@ -3,6 +3,7 @@ import { ClockOffset } from '../core/clock-offset';
 import { summarize, type Decision, type DecisionSource } from '../core/decision';
 import { DEFAULTS } from '../core/defaults';
 import type { PolicyOutcome } from '../core/gcra';
+import type { GcraPolicy } from '../core/policy';
 import { LimiterStoreError } from '../errors/limiter-store.error';
 import { StoreFallback } from '../failure/store-fallback';
 import type { FairEntry, LimiterStore, StoreEntry, StoreVerdict } from '../stores/limiter-store';
@@ -31,6 +32,11 @@ export class LimiterEngine {
   private readonly held = new HeldSlots();
   private readonly fallback: StoreFallback;
 
+  /** Whether `decideNow` answers: the store decides in this process, without I/O. */
+  readonly synchronous: boolean;
+  /** Whether `decideOneNow` may ask the store for the outcome alone: it decides in this process, on this engine's clock. */
+  private readonly decidesOneAlone: boolean;
+
   constructor(
     readonly store: LimiterStore,
     readonly clock: Clock,
@@ -38,11 +44,9 @@ export class LimiterEngine {
     private readonly events = new LimiterEvents(),
   ) {
     this.fallback = new StoreFallback(clock, options.instances);
-  }
-
-  /** Whether `decideNow` answers: the store decides in this process, without I/O. */
-  get synchronous(): boolean {
-    return this.store.decideNow !== undefined;
+    // Read once: the guard asks on every request, and a store's methods and clock are its own for life.
+    this.synchronous = store.decideNow !== undefined;
+    this.decidesOneAlone = store.decideOneNow !== undefined && store.localClock === clock;
   }
 
   /**
@@ -62,14 +66,16 @@ export class LimiterEngine {
   /**
    * `decideNow` for one entry, when all the caller reads of an admitted request is the store's
    * outcome (the guard's short path): no Decision, Reservation or arrays of them are made for it,
-   * but for those who observe decisions. A refused caller summarizes the outcome itself.
+   * and while nobody observes decisions and this process holds no slot, the store makes none
+   * either. A refused caller summarizes the outcome itself.
    */
-  decideOneNow(entry: StoreEntry, context: DecideContext): PolicyOutcome {
+  decideOneNow(policy: GcraPolicy, key: string, cost: number, context: DecideContext): PolicyOutcome {
+    if (this.decidesOneAlone && !this.held.holding && !this.events.observesDecisions) return this.store.decideOneNow!(policy, key, cost);
     const at = this.store.localClock === this.clock ? undefined : this.clock.now();
-    const entries = [entry];
+    const entries = [{ policy, key, cost }];
     const result = this.store.decideNow!(this.held.floored(entries));
     const offset = at === undefined ? 0 : this.offset.observe(result.now, at, at);
-    if (this.events.observesDecisions) this.report(context, entry.key, summarize([entry.policy], result.outcomes, 'store'), result.now + offset);
+    if (this.events.observesDecisions) this.report(context, key, summarize([policy], result.outcomes, 'store'), result.now + offset);
     const outcome = result.outcomes[0];
     if (this.held.holding) this.held.observe(entries, [outcome.tat], result.now);
     return outcome;

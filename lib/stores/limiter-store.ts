@@ -64,6 +64,13 @@ export abstract class LimiterStore {
    */
   decideNow?(entries: readonly StoreEntry[]): StoreVerdict;
 
+  /**
+   * `decideNow` of one entry without a floor, answering its outcome alone (decided at `localClock`'s
+   * now): the guard's short path, which reads nothing else of a verdict, so none is made. Defined
+   * with `decideNow` or not at all.
+   */
+  decideOneNow?(policy: GcraPolicy, key: string, cost: number): PolicyOutcome;
+
   /** The clock a store that decides in this process decides by: an engine on the same clock then reads none of its own. */
   get localClock(): Clock | undefined {
     return undefined;

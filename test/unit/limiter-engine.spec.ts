@@ -91,7 +91,7 @@ describe('LimiterEngine.decideOneNow (the guard short path: the outcome alone)',
   const waiting = toGcraPolicy({ id: 'b', shape: 'leaky-bucket', mode: 'wait', rate: 10, capacity: 5, maxWaitMs: 10_000 });
   const CONTEXT = { where: 'C.m', onStoreError: 'open' } as const;
 
-  it('decides, reports and floors exactly as decideNow, while slots are held and after the store loses them', async () => {
+  it('decides, reports and floors exactly as decideNow, observed or not, while slots are held and after the store loses them', async () => {
     const step = fc.oneof(
       fc.record({ op: fc.constant('decide' as const), shape: fc.integer({ min: 0, max: 1 }), key: fc.constantFrom('k', 'l'), cost: fc.integer({ min: 1, max: 3 }), gapMs: fc.integer({ min: 0, max: 400 }) }),
       fc.record({ op: fc.constant('hold' as const), key: fc.constantFrom('k', 'l') }),
@@ -100,11 +100,12 @@ describe('LimiterEngine.decideOneNow (the guard short path: the outcome alone)',
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
         const clock = new FakeClock(1_000);
-        const [full, short] = [0, 1].map(() => {
+        // `lean` has nobody observing decisions: while it holds no slot, the store answers the outcome alone.
+        const [full, short, lean] = [true, true, false].map((observed) => {
           const store = new MemoryStore({ clock });
           const events = new LimiterEvents();
           const seen: unknown[] = [];
-          events.on('decision', (e) => seen.push(e));
+          if (observed) events.on('decision', (e) => seen.push(e));
           return { store, engine: new LimiterEngine(store, clock, undefined, events), seen };
         });
         for (const s of steps) {
@@ -112,16 +113,17 @@ describe('LimiterEngine.decideOneNow (the guard short path: the outcome alone)',
             await clock.advance(s.gapMs);
             const e: StoreEntry = { policy: policies[s.shape], key: s.key, cost: s.cost };
             const expected = full.engine.decideNow([e], CONTEXT).decision;
-            const outcome = short.engine.decideOneNow(e, CONTEXT);
+            const outcome = short.engine.decideOneNow(e.policy, e.key, e.cost, CONTEXT);
             expect(summarize([e.policy], [outcome])).toEqual(expected);
+            expect(lean.engine.decideOneNow(e.policy, e.key, e.cost, CONTEXT)).toEqual(outcome);
           } else if (s.op === 'hold') {
-            // Held until the fake clock passes its slot, on both engines alike: meanwhile its floor applies.
-            for (const { engine } of [full, short]) {
+            // Held until the fake clock passes its slot, on every engine alike: meanwhile its floor applies.
+            for (const { engine } of [full, short, lean]) {
               const reservation = engine.decideNow([{ policy: waiting, key: s.key, cost: 1 }]);
               if (reservation.decision.allowed) void engine.hold(reservation).catch(() => undefined);
             }
           } else {
-            for (const { store } of [full, short]) await store.reset('b', s.key);
+            for (const { store } of [full, short, lean]) await store.reset('b', s.key);
           }
         }
         expect(short.seen).toEqual(full.seen);

@@ -1,6 +1,7 @@
 import { cancel, decideAll, floored, outcome, peek, settle, step, type PolicyOutcome } from '../../core/gcra';
 import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
+import type { GcraPolicy } from '../../core/policy';
 import { SystemClock } from '../../core/system-clock';
 import type { ClaimResult, EnqueueResult } from '../../core/fair-queue';
 import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../limiter-store';
@@ -73,7 +74,11 @@ export class MemoryStore extends LimiterStore {
   }
 
   decideNow(entries: readonly StoreEntry[]): StoreVerdict {
-    if (entries.length === 1 && entries[0].policy.blockMs === 0) return this.decideOne(entries);
+    if (entries.length === 1 && entries[0].policy.blockMs === 0) {
+      const now = this.clock.now();
+      const { policy, key, cost, floor } = entries[0];
+      return { now, outcomes: [this.decideOne(now, policy, key, cost, floor)] };
+    }
     const now = this.clock.now();
     const tats = entries.map((e) => this.table.get(e.policy.id, e.key));
     const policies = entries.map((e) => e.policy);
@@ -92,21 +97,24 @@ export class MemoryStore extends LimiterStore {
     return { now, outcomes };
   }
 
+  decideOneNow(policy: GcraPolicy, key: string, cost: number): PolicyOutcome {
+    if (policy.blockMs !== 0) return this.decideNow([{ policy, key, cost }]).outcomes[0];
+    return this.decideOne(this.clock.now(), policy, key, cost, undefined);
+  }
+
   /**
-   * `decideNow` for the common request with one policy that does not block: the same steps as
-   * `decideAll` over one entry (charged exactly when that policy admits), without the per-entry arrays.
+   * One entry of a policy that does not block: the same steps as `decideAll` over it (charged
+   * exactly when that policy admits), without the per-entry arrays.
    */
-  private decideOne(entries: readonly StoreEntry[]): StoreVerdict {
-    const now = this.clock.now();
-    const { policy, key, cost, floor } = entries[0];
+  private decideOne(now: number, policy: GcraPolicy, key: string, cost: number, floor: number | undefined): PolicyOutcome {
     const tat = this.table.get(policy.id, key);
     const s = step(floor === undefined ? tat : floored(tat, floor), now, policy, cost);
     const result = outcome(s, now, policy, s.admits);
-    if (!s.admits) return { now, outcomes: [result] };
+    if (!s.admits) return result;
     // One key always fits (maxKeys >= 1).
-    if (tat === undefined) this.table.makeRoom(entries, ONE_NEW_KEY, now);
+    if (tat === undefined) this.table.makeRoom([{ policy, key, cost }], ONE_NEW_KEY, now);
     this.table.set(policy.id, key, result.tat, now);
-    return { now, outcomes: [result] };
+    return result;
   }
 
   async peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {

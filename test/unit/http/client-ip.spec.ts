@@ -1,4 +1,4 @@
-import { clientIp, groupAddress } from '../../../lib/transports/client-ip';
+import { clientIp, fastifyClientIp, groupAddress } from '../../../lib/transports/client-ip';
 
 describe('client IP keys', () => {
   it.each([
@@ -18,11 +18,16 @@ describe('client IP keys', () => {
     expect(groupAddress('2001:db8:a:c::1')).not.toBe(groupAddress('2001:db8:a:b::1'));
   });
 
-  it('reads Express req.ip, Fastify request.ip, or the socket address', () => {
-    expect(clientIp({ ip: '198.51.100.1' })).toBe('198.51.100.1');
-    expect(clientIp({ socket: { remoteAddress: '::ffff:198.51.100.2' } })).toBe('198.51.100.2');
-    expect(clientIp({ raw: { socket: { remoteAddress: '198.51.100.3' } } })).toBe('198.51.100.3');
-    expect(clientIp({})).toBe('unknown');
+  it.each([
+    ['clientIp', clientIp],
+    ['fastifyClientIp', fastifyClientIp],
+  ])('%s reads Express req.ip, Fastify request.ip, or the socket address', (_, read) => {
+    expect(read({ ip: '198.51.100.1' })).toBe('198.51.100.1');
+    expect(read({ ip: '198.51.100.1', socket: { remoteAddress: '198.51.100.9' } })).toBe('198.51.100.1');
+    expect(read({ socket: { remoteAddress: '::ffff:198.51.100.2' } })).toBe('198.51.100.2');
+    expect(read({ raw: { socket: { remoteAddress: '198.51.100.3' } } })).toBe('198.51.100.3');
+    expect(read({ ip: '' })).toBe('unknown');
+    expect(read({})).toBe('unknown');
   });
 
   it("reads the socket address of an Express request whose app trusts no proxy, and req.ip when it trusts one", () => {
