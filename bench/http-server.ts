@@ -57,7 +57,7 @@ class BareController {
 }
 
 @Controller()
-class LimitedController {
+export class LimitedController {
   @Get('hello')
   @TokenBucket({ rate: LIMIT, capacity: LIMIT })
   hello(): { hello: string } {
@@ -67,7 +67,7 @@ class LimitedController {
 
 /** The floor of any global guard: Nest's guard machinery and nothing else, answered synchronously. */
 @Injectable()
-class NoopSyncGuard implements CanActivate {
+export class NoopSyncGuard implements CanActivate {
   canActivate(): boolean {
     return true;
   }
@@ -79,7 +79,7 @@ class NoopSyncGuard implements CanActivate {
  * LimiterGuard names them (in lower case on Fastify, its cheapest way).
  */
 @Injectable()
-class NoopHeadersGuard implements CanActivate {
+export class NoopHeadersGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const response = context.getArgByIndex(1);
     if (typeof response.setHeader === 'function') {

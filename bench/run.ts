@@ -14,6 +14,7 @@ import { ADAPTERS, HTTP_CONNECTIONS, HTTP_LOADER_CPU, HTTP_SERVER_CPU, HTTP_TURN
 import type { InProcessContender } from './inprocess-worker';
 import { ratioSvg } from './ratio-svg';
 import { fairBench, fairReport, type FairResults } from './fair-bench';
+import { guardCallBench, guardCallReport, type GuardCalls } from './guard-call';
 import { guardShareBench, guardShareReport, type GuardShares } from './guard-share';
 import { httpPairsBench, httpPairsReport, pairRatio, type PairRatios } from './http-pairs';
 import { redisBench, redisReport, type RedisResults } from './redis-bench';
@@ -327,6 +328,7 @@ async function main(): Promise<void> {
   let hb: HttpResults | undefined;
   let gs: GuardShares | undefined;
   let hp: PairRatios | undefined;
+  let gc: GuardCalls | undefined;
   let sb: Record<string, ShapingFigures[]> | undefined;
   let wb: WaitingFigures[] | undefined;
   let fb: FairResults | undefined;
@@ -337,6 +339,7 @@ async function main(): Promise<void> {
     if (runs('http.turns')) hb = await httpBench(redis);
     if (runs('http.profile')) gs = await guardShareBench();
     if (runs('http.pairs')) hp = await httpPairsBench();
+    if (runs('http.guard')) gc = await guardCallBench();
     if (runs('shaping')) sb = await shapingBench(redis);
     if (runs('waiting')) wb = await waitingBench();
     if (runs('fair')) fb = await fairBench(redis);
@@ -438,7 +441,7 @@ async function main(): Promise<void> {
 
   if (rb) redisReport(rb, out, targets);
 
-  if (hb || gs) out.push('## 4. HTTP', '');
+  if (hb || gs || hp || gc) out.push('## 4. HTTP', '');
   if (hb) {
     out.push(
       `\`node ${HTTP_TURNS_FLAGS.join(' ')} dist/bench/http-server.js <express|fastify> <variant> <redis-url>\`, each server in a process of its own, ${HTTP_PROCESSES} fresh processes per variant each repetition (started one of each variant in turn), all alive at once` +
@@ -513,6 +516,7 @@ async function main(): Promise<void> {
   if (gs) guardShareReport(gs, out);
   if (hp) httpPairsReport(hp, out);
   if (hp && !hb) for (const adapter of ADAPTERS) pushFloorTargets(adapter);
+  if (gc) guardCallReport(gc, out);
 
   if (sb) {
     out.push('## 5. Shaping precision', '');

@@ -4,7 +4,8 @@
 //   BENCH_ONLY     sections, comma-separated: inprocess, memory, redis, http, shaping, waiting, fair; or one
 //                  row of the Redis section: redis.256, redis.16, redis.1, redis.flood; or one part of
 //                  the HTTP section: http.turns (req/s, in turns), http.profile (the guard's share of CPU),
-//                  http.pairs (each guard's CPU per request beside the no-op guard's, at once)
+//                  http.pairs (each guard's CPU per request beside the no-op guard's, at once),
+//                  http.guard (each guard's call timed in one process, hot and with cooled caches)
 //   BENCH_SECONDS  every measured segment of sections 1, 3, 4 and 7 lasts this long instead (a smoke run)
 //   BENCH_SHAPING_MS (default 15000), BENCH_OUT (default BENCHMARKS.md)
 

@@ -1,0 +1,60 @@
+// Section 4, fourth part, of `npm run bench`: each guard's `canActivate` timed call by call in one
+// process (bench/guard-call-worker.ts), hot and with the caches cooled. Beside the servers' rows, a
+// figure of the guard alone: what it costs per request, and why a loaded server pays more for it
+// than a loop of calls does.
+import { median, runChild } from './harness';
+import { GUARD_CALL_VARIANTS, type GuardCallTimes } from './guard-call-worker';
+import { ADAPTERS } from './http-server';
+import { fmtX, type PerRep } from './report';
+import { log, REPS, segmentMs } from './settings';
+
+/** KB of other memory written before each call: none (a loop: every cache warm), and about what a request's other work leaves behind (the nearest caches cold). */
+const COOL_KB = [0, 256] as const;
+/** Calls of each guard per process. */
+const CALLS: Record<(typeof COOL_KB)[number], number> = { 0: Math.max(1000, segmentMs(200_000) / 10), 256: Math.max(1000, segmentMs(40_000) / 10) };
+/** Processes per adapter, cooling and repetition: processes of the same code differ for as long as they live. */
+const PROCESSES = 3;
+
+/** [adapter][coolKb] → per repetition, each process's median µs per call of each guard. */
+export type GuardCalls = Record<string, Record<number, PerRep<GuardCallTimes[]>>>;
+
+export async function guardCallBench(): Promise<GuardCalls> {
+  const calls: GuardCalls = {};
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const adapter of ADAPTERS) {
+      for (const coolKb of COOL_KB) {
+        const processes: GuardCallTimes[] = [];
+        for (let p = 0; p < PROCESSES; p++) processes.push(await runChild<GuardCallTimes>('guard-call-worker.js', [adapter, String(coolKb), String(CALLS[coolKb])]));
+        ((calls[adapter] ??= {})[coolKb] ??= [])[rep] = processes;
+      }
+    }
+    log(`HTTP guard calls: repetition ${rep + 1}/${REPS} done`);
+  }
+  return calls;
+}
+
+/** Writes the part's table into `out`. */
+export function guardCallReport(calls: GuardCalls, out: string[]): void {
+  const LG = 'LimiterGuard (memory)';
+  const FLOOR = 'hand-written token bucket + 2 headers';
+  out.push('### Each guard\'s call in one process', '');
+  out.push(
+    '`node dist/bench/guard-call-worker.js <express|fastify> <coolKb> <calls>`: one app per process (LimiterModule with the memory store and `headers: true`, the bench\'s route), its first request held inside the guards so that its request and response stay open; ' +
+      'then each guard\'s `canActivate` is called on them, on a fresh execution context each call (as Nest makes one per request), the guards taking turns call by call, each call timed alone (`performance.now()`), the first 10 % of each guard\'s calls not counted. ' +
+      `**Hot**: call after call (${CALLS[0].toLocaleString('en-US')} each), every cache warm, as in a loop. **Cooled**: before each call (${CALLS[256].toLocaleString('en-US')} each) 256 KB of other memory is written, one write per cache line: a loaded server does a whole request's other work between two calls of its guard (30-50 µs of CPU here), which leaves little of the guard's code and data in the nearest caches, and a guard then pays for every object and every piece of code it touches. ` +
+      `A guard's figure is the median of its calls in a process; ${PROCESSES} processes per adapter, cooling and repetition; a ratio or difference is taken within each process, then the median over all processes of all ${REPS} repetitions. ` +
+      'The hand-written token bucket (bench/hand-written-limiter.guard.ts) is the floor of any limiter that sends the two headers.',
+    '',
+  );
+  out.push('| adapter | caches | no-op sync guard | + 2 headers | hand-written token bucket + 2 headers | LimiterGuard (memory) | LimiterGuard − hand-written | LimiterGuard ÷ hand-written |', '|---|---|---|---|---|---|---|---|');
+  for (const adapter of ADAPTERS) {
+    for (const coolKb of COOL_KB) {
+      const all = calls[adapter][coolKb].flat();
+      const us = (variant: (typeof GUARD_CALL_VARIANTS)[number]): string => `${median(all.map((t) => t[variant])).toFixed(2)} µs`;
+      const minus = median(all.map((t) => t[LG] - t[FLOOR]));
+      const over = median(all.map((t) => t[LG] / t[FLOOR]));
+      out.push(`| ${adapter} | ${coolKb === 0 ? 'hot' : `cooled (${coolKb} KB)`} | ${GUARD_CALL_VARIANTS.map(us).join(' | ')} | ${minus >= 0 ? '+' : '−'}${Math.abs(minus).toFixed(2)} µs | ${fmtX(over)} |`);
+    }
+  }
+  out.push('');
+}
