@@ -6,12 +6,12 @@ import { median, runChild } from './harness';
 import { GUARD_CALL_VARIANTS, type GuardCallTimes } from './guard-call-worker';
 import { ADAPTERS } from './http-server';
 import { fmtX, type PerRep } from './report';
-import { log, REPS, segmentMs } from './settings';
+import { fullLength, log, REPS } from './settings';
 
 /** KB of other memory written before each call: none (a loop: every cache warm), and about what a request's other work leaves behind (the nearest caches cold). */
 const COOL_KB = [0, 256] as const;
-/** Calls of each guard per process. */
-const CALLS: Record<(typeof COOL_KB)[number], number> = { 0: Math.max(1000, segmentMs(200_000) / 10), 256: Math.max(1000, segmentMs(40_000) / 10) };
+/** Calls of each guard per process (a tenth in a smoke run). */
+const CALLS: Record<(typeof COOL_KB)[number], number> = { 0: fullLength ? 20_000 : 2_000, 256: fullLength ? 4_000 : 400 };
 /** Processes per adapter, cooling and repetition: processes of the same code differ for as long as they live. */
 const PROCESSES = 3;
 

@@ -26,7 +26,7 @@ function policy(id: string, shape: Shape, mode: Mode, rate: number, capacity: nu
 const entry = (p: GcraPolicy, key = 'k', cost = 1): StoreEntry => ({ policy: p, key, cost });
 
 /** Every test states the exact numbers, derived from the `now` the store reports (Redis time moves on its own). */
-export function describeStoreContract(name: string, create: () => Promise<StoreHarness>, features: { expiringRecords: boolean }): void {
+export function describeStoreContract(name: string, create: () => Promise<StoreHarness>, features: { expiringRecords: boolean; decidesOneNow?: boolean }): void {
   describe(`LimiterStore contract: ${name}`, () => {
     let h: StoreHarness;
     let store: LimiterStore;
@@ -224,6 +224,20 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
       const seen = await store.peek([entry(p)]);
       expect(seen.outcomes[0]).toMatchObject({ remaining: 2, resetMs: 0, tat: seen.now });
     });
+
+    // Only a store that decides in its own process (on a clock that stands still within a test) defines these.
+    if (features.decidesOneNow) {
+      it('decideOneNow is decideNow of one entry: the same outcome, the same state left, blocks included', async () => {
+        const limits = [policy('one', 'token-bucket', 'reject', SLOW, 2), toGcraPolicy({ id: 'one:block', shape: 'token-bucket', mode: 'reject', rate: SLOW, capacity: 1, blockMs: 1_000_000 })];
+        for (const p of limits) {
+          for (let i = 0; i < 4; i++) {
+            const expected = store.decideNow!([entry(p, 'a')]).outcomes[0];
+            expect(store.decideOneNow!(p, 'b', 1)).toEqual(expected);
+          }
+          expect((await store.peek([entry(p, 'b')])).outcomes).toEqual((await store.peek([entry(p, 'a')])).outcomes);
+        }
+      });
+    }
 
     // Only a store that keeps records (Redis keys with a TTL) has these to show.
     if (features.expiringRecords) {
