@@ -9,7 +9,7 @@ import { expectCost } from '../limits/policy-values';
 import type { LimitGroup, RouteLimit, RoutePlan, SoleLimit } from '../limits/route-plan';
 import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
-import { clientIp, fastifyClientIp } from '../transports/client-ip';
+import { clientIp, reportedClientIp } from '../transports/client-ip';
 import { HttpCall } from '../transports/http.call';
 import { isNodeStyle, setHeaders, setRateLimitHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
@@ -43,7 +43,7 @@ export class CallDecider {
   decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
     const group = plan.enforced!;
     const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
-    const outcome = this.engine.decideOneNow(limit.policy, nodeStyle ? clientIp(request) : fastifyClientIp(request), limit.cost, group);
+    const outcome = this.engine.decideOneNow(limit.policy, nodeStyle ? clientIp(request) : reportedClientIp(request), limit.cost, group);
     if (outcome.admits) {
       // The route's one fixed policy: both values are at hand, so no record of headers is made.
       if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofAdmitted(outcome, limit.policy), nodeStyle);

@@ -5,14 +5,15 @@
  * it buys no extra quota; IPv4-mapped IPv6 is shown as IPv4.
  */
 export function clientIp(request: any): string {
-  return untrustedExpress(request) ? keyOf(request.socket?.remoteAddress) : fastifyClientIp(request);
+  return untrustedExpress(request) ? keyOf(request.socket?.remoteAddress) : reportedClientIp(request);
 }
 
 /**
- * `clientIp` of a request known not to be Express's (the guard learns the adapter once): its `ip`,
- * without first looking for Express's settings, which a Fastify request would miss on every call.
+ * The address the request reports (`ip`, else its socket's), as a key: `clientIp` without looking
+ * for Express's settings first, for a request known not to be Express's (the guard learns the
+ * adapter once), which would miss them on every call.
  */
-export function fastifyClientIp(request: any): string {
+export function reportedClientIp(request: any): string {
   return keyOf(request?.ip ?? request?.socket?.remoteAddress ?? request?.raw?.socket?.remoteAddress);
 }
 

@@ -74,12 +74,11 @@ export class MemoryStore extends LimiterStore {
   }
 
   decideNow(entries: readonly StoreEntry[]): StoreVerdict {
+    const now = this.clock.now();
     if (entries.length === 1 && entries[0].policy.blockMs === 0) {
-      const now = this.clock.now();
       const { policy, key, cost, floor } = entries[0];
       return { now, outcomes: [this.decideOne(now, policy, key, cost, floor)] };
     }
-    const now = this.clock.now();
     const tats = entries.map((e) => this.table.get(e.policy.id, e.key));
     const policies = entries.map((e) => e.policy);
     const outcomes = decideAll(

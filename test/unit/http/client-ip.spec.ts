@@ -1,4 +1,4 @@
-import { clientIp, fastifyClientIp, groupAddress } from '../../../lib/transports/client-ip';
+import { clientIp, reportedClientIp, groupAddress } from '../../../lib/transports/client-ip';
 
 describe('client IP keys', () => {
   it.each([
@@ -20,7 +20,7 @@ describe('client IP keys', () => {
 
   it.each([
     ['clientIp', clientIp],
-    ['fastifyClientIp', fastifyClientIp],
+    ['reportedClientIp', reportedClientIp],
   ])('%s reads Express req.ip, Fastify request.ip, or the socket address', (_, read) => {
     expect(read({ ip: '198.51.100.1' })).toBe('198.51.100.1');
     expect(read({ ip: '198.51.100.1', socket: { remoteAddress: '198.51.100.9' } })).toBe('198.51.100.1');
