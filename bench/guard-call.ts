@@ -2,16 +2,20 @@
 // process (bench/guard-call-worker.ts), hot and with the caches cooled. Beside the servers' rows, a
 // figure of the guard alone: what it costs per request, and why a loaded server pays more for it
 // than a loop of calls does.
+import { coolingKb } from './cache-size';
 import { median, runChild } from './harness';
 import { GUARD_CALL_VARIANTS, type GuardCallTimes } from './guard-call-worker';
 import { ADAPTERS } from './http-server';
 import { fmtX, type PerRep } from './report';
 import { fullLength, log, REPS } from './settings';
 
-/** KB of other memory written before each call: none (a loop: every cache warm), and about what a request's other work leaves behind (the nearest caches cold). */
-const COOL_KB = [0, 256] as const;
-/** Calls of each guard per process (a tenth in a smoke run). */
-const CALLS: Record<(typeof COOL_KB)[number], number> = { 0: fullLength ? 20_000 : 2_000, 256: fullLength ? 4_000 : 400 };
+/** KB of other memory written before each call when cooled: about what a request's other work leaves behind (the core's own caches cold). */
+const COOLED_KB = coolingKb();
+/** None (a loop: every cache warm), and cooled. */
+const COOL_KB = [0, COOLED_KB] as const;
+/** Calls of each guard per process, hot and cooled (a tenth in a smoke run). */
+const CALLS = { hot: fullLength ? 20_000 : 2_000, cooled: fullLength ? 4_000 : 400 };
+const callsOf = (coolKb: number): number => (coolKb === 0 ? CALLS.hot : CALLS.cooled);
 /** Processes per adapter, cooling and repetition: processes of the same code differ for as long as they live. */
 const PROCESSES = 3;
 
@@ -24,7 +28,7 @@ export async function guardCallBench(): Promise<GuardCalls> {
     for (const adapter of ADAPTERS) {
       for (const coolKb of COOL_KB) {
         const processes: GuardCallTimes[] = [];
-        for (let p = 0; p < PROCESSES; p++) processes.push(await runChild<GuardCallTimes>('guard-call-worker.js', [adapter, String(coolKb), String(CALLS[coolKb])]));
+        for (let p = 0; p < PROCESSES; p++) processes.push(await runChild<GuardCallTimes>('guard-call-worker.js', [adapter, String(coolKb), String(callsOf(coolKb))]));
         ((calls[adapter] ??= {})[coolKb] ??= [])[rep] = processes;
       }
     }
@@ -41,7 +45,7 @@ export function guardCallReport(calls: GuardCalls, out: string[]): void {
   out.push(
     '`node dist/bench/guard-call-worker.js <express|fastify> <coolKb> <calls>`: one app per process (LimiterModule with the memory store and `headers: true`, the bench\'s route), its first request held inside the guards so that its request and response stay open; ' +
       'then each guard\'s `canActivate` is called on them, on a fresh execution context each call (as Nest makes one per request), the guards taking turns call by call, each call timed alone (`performance.now()`), the first 10 % of each guard\'s calls not counted. ' +
-      `**Hot**: call after call (${CALLS[0].toLocaleString('en-US')} each), every cache warm, as in a loop. **Cooled**: before each call (${CALLS[256].toLocaleString('en-US')} each) 256 KB of other memory is written, one write per cache line: a loaded server does a whole request's other work between two calls of its guard (30-50 µs of CPU here), which leaves little of the guard's code and data in the nearest caches, and a guard then pays for every object and every piece of code it touches. ` +
+      `**Hot**: call after call (${CALLS.hot.toLocaleString('en-US')} each), every cache warm, as in a loop. **Cooled**: before each call (${CALLS.cooled.toLocaleString('en-US')} each) ${COOLED_KB.toLocaleString('en-US')} KB of other memory is written (twice this CPU's L2 a core, as Linux reports it), one write per cache line: a loaded server does a whole request's other work between two calls of its guard (30-50 µs of CPU here), which leaves little of the guard's code and data in the core's own caches, and a guard then pays for every object and every piece of code it touches. ` +
       `A guard's figure is the median of its calls in a process; ${PROCESSES} processes per adapter, cooling and repetition; a ratio or difference is taken within each process, then the median over all processes of all ${REPS} repetitions. ` +
       'The hand-written token bucket (bench/hand-written-limiter.guard.ts) is the floor of any limiter that sends the two headers.',
     '',
