@@ -1,4 +1,4 @@
-// The CPU's per-core cache sizes, for the guard-call part's cooling (bench/guard-call.ts).
+// How much memory cools a core's own caches, for the guard-call part (bench/guard-call.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
