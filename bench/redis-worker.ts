@@ -31,7 +31,7 @@ export type RedisLoad = 'admit' | 'flood';
 export interface RedisJob {
   readonly url: string;
   readonly contender: RedisContender;
-  /** The bench's ioredis client's `enableAutoPipelining`; absent for nest-limiter, which makes its own client (auto-pipelining on). */
+  /** The bench's ioredis client's `enableAutoPipelining`; absent for nest-limiter, which makes its own client (auto-pipelining off: the store writes each batch itself). */
   readonly pipelining?: 'on' | 'off';
   readonly load: RedisLoad;
   readonly inFlight: number;
