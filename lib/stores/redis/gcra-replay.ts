@@ -9,7 +9,8 @@ export function replyLines(reply: unknown): string[] | undefined {
   // The store's commands ask ioredis for no decoding: a bulk reply comes as the Buffer read.
   if (!Buffer.isBuffer(reply)) return undefined;
   // Cut with indexOf and slice, not split: split calls into V8's C++ runtime, which at one call
-  // in flight (caches cold) took 2.4 µs of a lone decide's 3.4 µs here; this takes 2 µs in all.
+  // in flight (caches cold) took 2.4 µs of a lone decide's 3.4 µs here, where this takes about 2 µs
+  // in all. A reply of 256 requests takes 3 µs longer to cut this way (hot): 0.01 µs a request.
   const text = reply.toString('latin1');
   const lines: string[] = [];
   let from = 0;
