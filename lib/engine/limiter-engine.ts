@@ -71,6 +71,16 @@ export class LimiterEngine {
    */
   decideOneNow(policy: GcraPolicy, key: string, cost: number, context: DecideContext): PolicyOutcome {
     if (this.decidesOneAlone && !this.held.holding && !this.events.observesDecisions) return this.store.decideOneNow!(policy, key, cost);
+    return this.decideOneObserved(policy, key, cost, context);
+  }
+
+  /**
+   * `decideOneNow` when decisions are observed or slots held. Kept apart so that the common case
+   * stays small: inline, its bytecode used up V8's inlining budget, and the store's decision then ran
+   * as separate functions, each cold in a loaded server (Fastify, LimiterGuard's req/s ÷ the no-op
+   * guard's, four A/B runs of the pairs: 0.89 → 0.94, 0.91 → 0.92, 0.90 → 0.92, 0.92 → 0.93).
+   */
+  private decideOneObserved(policy: GcraPolicy, key: string, cost: number, context: DecideContext): PolicyOutcome {
     const at = this.store.localClock === this.clock ? undefined : this.clock.now();
     const entries = [{ policy, key, cost }];
     const result = this.store.decideNow!(this.held.floored(entries));
