@@ -15,7 +15,7 @@ import { RedisStore } from '../../lib/stores/redis/redis.store';
 import { connectStandalone, uniquePrefix } from '../support/redis-env';
 import { seededRandom } from '../support/seeded-random';
 
-const OPS = 6_000;
+const OPS = 20_000;
 /** fair.lua's epoch (gcra.lua's): Redis expiry times are ms since 1970, the script's `now` since this. */
 const EPOCH_MS = 1_767_225_600_000;
 /** How long after `expires` fair.lua's keys actually expire. */
