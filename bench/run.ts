@@ -259,8 +259,11 @@ function shapingFigures(reports: readonly ShapingReport[]): ShapingFigures {
 }
 
 type ShapingKind = { kind: ShapingJob['kind']; processes: number };
-const SHAPING_CONFIGS: ShapingKind[] = [...SHAPING_FLEETS.map((processes) => ({ kind: 'nest-limiter' as const, processes })), { kind: 'RateLimiterQueue', processes: 1 }];
-const shapingLabel = ({ kind, processes }: ShapingKind): string => `${kind}, ${processes} process${processes > 1 ? 'es' : ''}`;
+/** The floor: a hand-written shaper on the largest fleet, where the start-up burst is longest. */
+const SHAPING_FLOOR: ShapingKind = { kind: 'hand-written', processes: SHAPING_FLEETS[SHAPING_FLEETS.length - 1] };
+const SHAPING_CONFIGS: ShapingKind[] = [...SHAPING_FLEETS.map((processes) => ({ kind: 'nest-limiter' as const, processes })), SHAPING_FLOOR, { kind: 'RateLimiterQueue', processes: 1 }];
+const shapingLabel = ({ kind, processes }: ShapingKind): string =>
+  `${kind === 'hand-written' ? 'hand-written shaper (the floor)' : kind}, ${processes} process${processes > 1 ? 'es' : ''}`;
 
 async function shapingBench(redis: OwnRedis): Promise<Record<string, PerRep<ShapingFigures>>> {
   const results: Record<string, PerRep<ShapingFigures>> = {};
@@ -527,7 +530,9 @@ async function main(): Promise<void> {
         `Across all processes, sorted: rate error = |realized − ${SHAPING_RATE}/s| where realized = (n − 1) ÷ (last − first); gap error = |gap − ${GAP_MS} ms| between consecutive starts; drift = (last − first) − (n − 1) × ${GAP_MS} ms; ` +
         `windows over = starts i whose [t_i, t_i + 1 s) holds more than ${SHAPING_RATE} + 1 starts. ` +
         `For nest-limiter the drift is also taken in the two clocks before a start: the **slots** Redis gave (store time: what the algorithm decided) and the **departure times** (when the library let each request go, in its process: its slot on that process's estimate of Redis's clock); ` +
-        `then **first / last late** is how long after its departure time the handler of the first and of the last slot started (the process waiting for a core; all processes wake for the first slot at once): the drift of the starts is about the departure times' minus the first's lateness plus the last's. rate-limiter-flexible's RateLimiterQueue runs the same task in one process over RateLimiterMemory (1 point per ${GAP_MS} ms): ` +
+        `then **first / last late** is how long after its departure time the handler of the first and of the last slot started (the process waiting for a core; all processes wake for the first slot at once): the drift of the starts is about the departure times' minus the first's lateness plus the last's. ` +
+        `The **hand-written shaper** is the floor of the ${SHAPING_FLOOR.processes}-process row: the same callers and start, each caller taking the next slot from a four-line script (the stored slot or now, whichever is later, then one gap on) and sleeping until it on the same clock, ` +
+        `with no capacity, refusal, failure handling or batching; how late its first handler starts is what ${SHAPING_FLOOR.processes} processes woken at once cost this machine with no limiter in the way. rate-limiter-flexible's RateLimiterQueue runs the same task in one process over RateLimiterMemory (1 point per ${GAP_MS} ms): ` +
         'its state lives in one process\'s memory (and RateLimiterRedis has no queue-and-wait across processes), so it cannot span processes.',
       '',
     );
@@ -552,7 +557,13 @@ async function main(): Promise<void> {
     const over = Math.max(...all.flatMap(([, r]) => r.map((x) => x.windowsOver)));
     targets.push({ what: 'Shaping: realized-rate error (worst of 1, 4, 16 processes)', target: '< 0.5 %', figure: `${rateErr.toFixed(3)} %`, met: rateErr < 0.5 });
     targets.push({ what: 'Shaping: p99 |gap − 100 ms| at 16 processes', target: '< 5 ms', figure: fmtMs(m16((x) => x.p99GapErrorMs)), met: m16((x) => x.p99GapErrorMs) < 5 });
-    targets.push({ what: 'Shaping: |drift| of the last departure (worst of 1, 4, 16 processes)', target: '< 2 ms', figure: fmtMs(drift), met: drift < 2 });
+    const floorDrift = median(sb[shapingLabel(SHAPING_FLOOR)].map((x) => x.driftMs));
+    targets.push({
+      what: 'Shaping: |drift| of the last departure (worst of 1, 4, 16 processes)',
+      target: '< 2 ms',
+      figure: `${fmtMs(drift)} (the hand-written floor at ${SHAPING_FLOOR.processes} processes: ${fmtMs(floorDrift)})`,
+      met: drift < 2,
+    });
     targets.push({ what: 'Shaping: 1 s windows over 10 (+1), any repetition', target: '0', figure: String(over), met: over === 0 });
   }
 

@@ -5,6 +5,8 @@
 //   does per request (the guard's engine.decide, then the interceptor's engine.hold).
 // kind 'RateLimiterQueue': rate-limiter-flexible's queue over RateLimiterMemory, 1 point per
 //   100 ms; it lives in one process's memory and cannot be shared across processes.
+// kind 'hand-written': the floor, a shared shaper with nothing but what sharing needs (below).
+import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
 import { toGcraPolicy } from '../lib/core/policy';
 import { SystemClock } from '../lib/core/system-clock';
@@ -13,7 +15,7 @@ import { RedisStore } from '../lib/stores/redis/redis.store';
 import { reply } from './harness';
 
 export interface ShapingJob {
-  readonly kind: 'nest-limiter' | 'RateLimiterQueue';
+  readonly kind: 'nest-limiter' | 'RateLimiterQueue' | 'hand-written';
   readonly redisUrl: string;
   readonly prefix: string;
   readonly rate: number;
@@ -69,6 +71,48 @@ async function nestLimiter(job: ShapingJob): Promise<ShapingReport> {
   return { departures };
 }
 
+/** The floor's script: the next slot is the stored one or now, whichever is later; one gap on for the next caller. */
+const NEXT_SLOT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', 60000)
+return { tostring(now), tostring(slot) }`;
+
+/**
+ * The floor of the fleet rows: the same callers and start, each taking the next slot from one
+ * script and sleeping until it (mapped with the least reply latency seen, on the same clock as
+ * nest-limiter) — no capacity, refusal, failure handling or batching. How late its first handler
+ * starts is what 16 processes woken at once cost this machine, with no limiter in the way.
+ */
+async function handWritten(job: ShapingJob): Promise<ShapingReport> {
+  const redis = new Redis(job.redisUrl);
+  const clock = new SystemClock();
+  const sha = (await redis.script('LOAD', NEXT_SLOT)) as string;
+  let offset = Infinity;
+  const nextSlot = async (key: string, gapMs: number): Promise<number> => {
+    const [now, slot] = ((await redis.evalsha(sha, 1, key, gapMs)) as string[]).map(Number);
+    offset = Math.min(offset, wall() - now);
+    return slot;
+  };
+  // Warm as nest-limiter's worker does: connection, script, sleeping, the offset (500 slots/s).
+  for (let i = 0; i < 20; i++) await clock.sleep((await nextSlot(`${job.prefix}warm-up:${process.pid}`, 2)) + offset - wall());
+  await clock.sleep(job.startAt - wall());
+  const end = job.startAt + job.durationMs;
+  const departures: Departure[] = [];
+  const caller = async (): Promise<void> => {
+    while (wall() < end) {
+      const slot = await nextSlot(`${job.prefix}bank`, 1000 / job.rate);
+      const departAt = slot + offset;
+      await clock.sleep(departAt - wall());
+      departures.push({ slot, departAt, start: wall() });
+    }
+  };
+  await Promise.all(Array.from({ length: job.callers }, caller));
+  redis.disconnect();
+  return { departures };
+}
+
 async function rateLimiterQueue(job: ShapingJob): Promise<ShapingReport> {
   const limiter = new RateLimiterMemory({ points: 1, duration: 1 / job.rate });
   const queue = new RateLimiterQueue(limiter, { maxQueueSize: job.callers * 2 });
@@ -88,7 +132,8 @@ async function rateLimiterQueue(job: ShapingJob): Promise<ShapingReport> {
 }
 
 const job: ShapingJob = JSON.parse(process.argv[2]);
-(job.kind === 'nest-limiter' ? nestLimiter(job) : rateLimiterQueue(job)).then(
+const run = { 'nest-limiter': nestLimiter, RateLimiterQueue: rateLimiterQueue, 'hand-written': handWritten }[job.kind];
+run(job).then(
   (report) => reply(report),
   (error) => {
     console.error(error);
