@@ -106,7 +106,17 @@ describe('RedisStore: how a tick is shared among script calls (dedicated server:
 
     const lone = await store.decide([{ policy: ROOMY, key: 'alone', cost: 3 }]);
     expect(lone.outcomes[0].admits).toBe(true);
-    expect(argvs()).toEqual([['L', 'tr', String(ROOMY.emissionMs), String(ROOMY.tauMs), String(ROOMY.maxWaitMs), String(ROOMY.blockMs), '3', '']]);
+    // Its last arguments left off while they are the script's defaults (maxWaitMs 0, blockMs 0, cost 1, no floor).
+    expect(argvs()).toEqual([['L', 'tr', String(ROOMY.emissionMs), String(ROOMY.tauMs), '0', '0', '3']]);
+    send.mockClear();
+    await store.decide([{ policy: ROOMY, key: 'alone', cost: 1 }]);
+    await store.decide([{ policy: ROOMY, key: 'alone', cost: 1, floor: 5 }]);
+    await store.decide([{ policy: other, key: 'alone', cost: 1 }]);
+    expect(argvs()).toEqual([
+      ['L', 'tr', String(ROOMY.emissionMs), String(ROOMY.tauMs)],
+      ['L', 'tr', String(ROOMY.emissionMs), String(ROOMY.tauMs), '0', '0', '1', '5'],
+      ['L', 'lw', String(other.emissionMs), String(other.tauMs), String(other.maxWaitMs)],
+    ]);
 
     send.mockClear();
     await store.decide([

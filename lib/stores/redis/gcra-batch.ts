@@ -109,13 +109,21 @@ export class GcraBatch {
   /**
    * The call's arguments after its command name: the script, the key count, KEYS (with the client's
    * `keyPrefix`, as ioredis adds it to the commands it knows), then ARGV. A lone one-entry decide
-   * goes in gcra.lua's short form ('L'), 7 arguments fewer than a batch of one.
+   * goes in gcra.lua's short form ('L'), 7 arguments fewer than a batch of one, and its last four
+   * (maxWaitMs, blockMs, cost, floor) left off from the end while they are what the script takes
+   * for none: 0, 0, 1, ''.
    */
   argv(script: string, keyPrefix: string): string[] {
     const { keys, policyArgs, args, records } = this;
     if (records.length === 1 && records[0].op === 'd' && records[0].entries.length === 1) {
       const { cost, floor } = records[0].entries[0];
-      return [script, '1', keyPrefix + keys[0], 'L', policyArgs[0], policyArgs[1], policyArgs[2], policyArgs[3], policyArgs[4], costArg(cost), floorArg(floor)];
+      const optional = [policyArgs[3], policyArgs[4], costArg(cost), floorArg(floor)];
+      let sent = optional.length;
+      while (sent > 0 && optional[sent - 1] === LONE_DEFAULTS[sent - 1]) sent--;
+      // Pushed, not cut to length: setting an array's length runs in V8's runtime, slower than the pushes.
+      const flat = [script, '1', keyPrefix + keys[0], 'L', policyArgs[0], policyArgs[1], policyArgs[2]];
+      for (let i = 0; i < sent; i++) flat.push(optional[i]);
+      return flat;
     }
     const flat: string[] = new Array(3 + keys.length + policyArgs.length + args.length);
     flat[0] = script;
@@ -160,6 +168,9 @@ export class GcraBatch {
     return index;
   }
 }
+
+/** What gcra.lua's lone form takes for each later argument left off: maxWaitMs, blockMs, cost, floor. */
+const LONE_DEFAULTS = ['0', '0', '1', ''];
 
 function costArg(cost: number): string {
   return cost === 1 ? '1' : toArg(cost);
