@@ -190,8 +190,11 @@ export class GuardedStore extends LimiterStore {
     if (pending.settled) return true;
     pending.settled = true;
     if (--group.unanswered === 0) {
-      // Its calls are let go at once; the watch drops the group when it next wakes up.
-      group.calls.length = 0;
+      // Its calls are let go at once (the watch drops the group when it next wakes up), one by one:
+      // cutting an array's length runs in V8's runtime (60 ns against 10 for a pop, hot), and at
+      // low traffic every group holds one call.
+      const { calls } = group;
+      while (calls.length > 0) calls.pop();
       if (this.open === group) this.open = undefined;
     }
     return false;
