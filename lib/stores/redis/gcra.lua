@@ -69,7 +69,7 @@ local now = ((tonumber(time[1]) - EPOCH_S) * 1000000 + tonumber(time[2])) / 1000
 -- call in flight each table and argument is latency (Redis's CPU per call: about 6 µs less).
 -- ARGV: 'L', kind, emissionMs, tauMs, maxWaitMs, blockMs, cost, floor; KEYS[1] its key. The last
 -- four may be left off from the end when they are 0, 0, 1 and none (a reject-mode limit, the common
--- case, then sends three numbers: each argument costs both ends about 0.3 µs at one call in flight).
+-- case, then sends its kind and two numbers: each argument costs both ends about 0.3 µs at one call in flight).
 -- The reply is a batch's of one request.
 if ARGV[1] == 'L' then
   local value = redis.pcall('GET', KEYS[1])
