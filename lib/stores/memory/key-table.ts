@@ -118,6 +118,14 @@ export class KeyTable {
     this.sweepSome(table, now);
   }
 
+  /**
+   * `set` for a key `get` found held, moved no earlier (a charge): its count and its entry in the
+   * soonest list stay right as they are, so it is written in place, without looking it up again.
+   */
+  advance(policyId: string, key: string, tat: number): void {
+    this.tableOf(policyId)!.tats.set(key, tat);
+  }
+
   delete(policyId: string, key: string): void {
     const table = this.tableOf(policyId);
     const tat = table?.tats.get(key);

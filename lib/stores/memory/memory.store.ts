@@ -110,6 +110,10 @@ export class MemoryStore extends LimiterStore {
     const s = step(floor === undefined ? tat : floored(tat, floor), now, policy, cost);
     const result = outcome(s, now, policy, s.admits);
     if (!s.admits) return result;
+    if (tat !== undefined && result.tat >= tat) {
+      this.table.advance(policy.id, key, result.tat);
+      return result;
+    }
     // One key always fits (maxKeys >= 1).
     if (tat === undefined) this.table.makeRoom([{ policy, key, cost }], ONE_NEW_KEY, now);
     this.table.set(policy.id, key, result.tat, now);

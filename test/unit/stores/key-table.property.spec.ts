@@ -21,6 +21,7 @@ type Op =
   | { readonly kind: 'add'; readonly policy: string; readonly key: number; readonly lifeMs: number }
   | { readonly kind: 'pair'; readonly keys: readonly [number, number]; readonly lives: readonly [number, number] }
   | { readonly kind: 'advance'; readonly ms: number }
+  | { readonly kind: 'charge'; readonly policy: string; readonly key: number; readonly moreMs: number }
   | { readonly kind: 'delete'; readonly policy: string; readonly key: number };
 
 const lifeArb = fc.integer({ min: 0, max: 60 });
@@ -28,6 +29,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), policy: fc.constantFrom('p', 'q'), key: fc.nat(10), lifeMs: lifeArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pair' as const), keys: fc.tuple(fc.nat(10), fc.nat(10)), lives: fc.tuple(lifeArb, lifeArb) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('charge' as const), policy: fc.constantFrom('p', 'q'), key: fc.nat(10), moreMs: fc.integer({ min: 0, max: 30 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), policy: fc.constantFrom('p', 'q'), key: fc.nat(10) }) },
 );
 
@@ -83,7 +85,14 @@ describe('KeyTable at its bound, against a model that knows every live key', () 
 
         for (const op of ops) {
           if (op.kind === 'advance') now += op.ms;
-          else if (op.kind === 'delete') {
+          else if (op.kind === 'charge') {
+            // The memory store's charge of a key it found held (expired or not): written in place.
+            const tat = table.get(op.policy, `k${op.key}`);
+            if (tat !== undefined) {
+              table.advance(op.policy, `k${op.key}`, Math.max(tat, now) + op.moreMs);
+              model.set(`${op.policy}/k${op.key}`, Math.max(tat, now) + op.moreMs);
+            }
+          } else if (op.kind === 'delete') {
             table.delete(op.policy, `k${op.key}`);
             model.delete(`${op.policy}/k${op.key}`);
           } else if (op.kind === 'add') write([[op.policy, `k${op.key}`, now + op.lifeMs]]);
