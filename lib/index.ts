@@ -33,7 +33,7 @@ export { SystemClock } from './core/system-clock';
 export { FakeClock } from './core/fake-clock';
 
 // Stores
-export { LimiterStore, type StoreEntry, type StoreVerdict, type FairEntry, type FairVerdict } from './stores/limiter-store';
+export { LimiterStore, type StoreCall, type StoreEntry, type StoreVerdict, type FairEntry, type FairVerdict } from './stores/limiter-store';
 export type { EnqueueResult, ClaimResult } from './core/fair-queue';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory.store';
 export type { KeyEviction } from './stores/memory/key-eviction';

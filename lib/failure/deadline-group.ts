@@ -1,9 +1,12 @@
-/** One call waiting in a deadline group: settled once, by its store or by the deadline. */
+/** One call waiting in a deadline group: settled once, by its store or by the deadline (`timeOut`). */
 export interface GuardedCall {
+  /** Answered, by the store or by the deadline. */
   settled: boolean;
+  /** The group it waits in; none while the store has not been asked, or if it answered at once. */
+  group?: DeadlineGroup;
   /** The part of the store the call reached (see `LimiterStore.failureDomain`); '' for a store that fails as a whole. */
   readonly domain: string;
-  readonly reject: (error: unknown) => void;
+  timeOut(error: unknown): void;
 }
 
 /**

@@ -6,6 +6,7 @@ import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type S
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker';
 import { DeadlineGroup, type GuardedCall } from './deadline-group';
 import { DeadlineWatch } from './deadline-watch';
+import { WatchedCall, type CallWatcher } from './watched-call';
 import { DEFAULTS } from '../core/defaults';
 
 /** How long a store may take, and when to stop asking it. */
@@ -37,7 +38,7 @@ export type BreakerListener = (state: BreakerState, error: Error | undefined, do
  * others go on deciding; a part the store no longer routes to (its slots failed over to a replica)
  * is retired, and said to be back.
  */
-export class GuardedStore extends LimiterStore {
+export class GuardedStore extends LimiterStore implements CallWatcher {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly timeoutMs: number;
   private lastError?: Error;
@@ -63,7 +64,19 @@ export class GuardedStore extends LimiterStore {
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.guard(this.domainOf(entries), () => this.inner.decide(entries));
+    const inner = this.inner;
+    const domain = this.domainOf(entries);
+    if (inner.decideInto === undefined) return this.guard(domain, () => inner.decide(entries));
+    const call = this.watched<StoreVerdict>(domain);
+    if (call === undefined) return this.circuitOpen();
+    try {
+      inner.decideInto(entries, call);
+    } catch (error) {
+      call.reject(error);
+    }
+    // A call the store answered at once (its refusal cache) needs no deadline.
+    if (!call.settled) this.join(call);
+    return call.promise;
   }
 
   peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
@@ -146,50 +159,53 @@ export class GuardedStore extends LimiterStore {
     return open === this.breakers.size ? 'open' : 'half-open';
   }
 
+  /** A store call made through its promise, under a deadline. */
   private guard<T>(domain: string, call: () => Promise<T>): Promise<T> {
-    const breaker = this.breakerOf(domain);
-    if (!breaker.allow()) return Promise.reject(new LimiterStoreError('LIMITER_STORE_CIRCUIT_OPEN', 'The store is failing; its circuit breaker is open.', { cause: this.lastError }));
+    const watched = this.watched<T>(domain);
+    if (watched === undefined) return this.circuitOpen();
     let attempt: Promise<T>;
     try {
       attempt = call();
     } catch (error) {
       attempt = Promise.reject(error);
     }
-    const group = this.group();
-    return new Promise<T>((resolve, reject) => {
-      const pending: GuardedCall = { settled: false, domain, reject };
-      group.calls.push(pending);
-      group.unanswered++;
-      attempt.then(
-        (value) => {
-          if (this.answered(group, pending)) return;
-          breaker.success();
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (this.answered(group, pending)) return;
-          reject(this.failure(group, domain, error));
-        },
-      );
-    });
+    this.join(watched);
+    attempt.then(
+      (value) => watched.resolve(value),
+      (error: unknown) => watched.reject(error),
+    );
+    return watched.promise;
   }
 
-  /** The open group, or a new one with its deadline watched. */
-  private group(): DeadlineGroup {
+  /** A call to watch, or none if the breaker of its part refuses it. */
+  private watched<T>(domain: string): WatchedCall<T> | undefined {
+    const breaker = this.breakerOf(domain);
+    return breaker.allow() ? new WatchedCall<T>(this, domain, breaker) : undefined;
+  }
+
+  private circuitOpen(): Promise<never> {
+    return Promise.reject(new LimiterStoreError('LIMITER_STORE_CIRCUIT_OPEN', 'The store is failing; its circuit breaker is open.', { cause: this.lastError }));
+  }
+
+  /** Puts a call under the deadline of the open group, or of a new one. */
+  private join(call: GuardedCall): void {
     let group = this.open;
     if (!group) {
       group = this.open = new DeadlineGroup(this.clock.now() + this.timeoutMs);
       process.nextTick(this.closeGroup);
       this.deadlines.watch(group);
     }
-    return group;
+    call.group = group;
+    group.calls.push(call);
+    group.unanswered++;
   }
 
-  /** Marks a call answered by the store; true if the deadline answered it first. */
-  private answered(group: DeadlineGroup, pending: GuardedCall): boolean {
-    if (pending.settled) return true;
-    pending.settled = true;
-    if (--group.unanswered === 0) {
+  /** Marks a call answered by the store (CallWatcher); true if the deadline answered it first. */
+  answered(call: GuardedCall): boolean {
+    if (call.settled) return true;
+    call.settled = true;
+    const group = call.group;
+    if (group !== undefined && --group.unanswered === 0) {
       // Its calls are let go at once (the watch drops the group when it next wakes up), one by one:
       // cutting an array's length runs in V8's runtime (60 ns against 10 for a pop, hot), and at
       // low traffic every group holds one call.
@@ -200,31 +216,33 @@ export class GuardedStore extends LimiterStore {
     return false;
   }
 
+  /** The error a failed call rejects with (CallWatcher); a store failure counts once per group and part. */
+  failure(call: GuardedCall, error: unknown): unknown {
+    if (error instanceof LimiterConfigError) return error;
+    this.countFailure(call.group, call.domain, error as Error);
+    return error instanceof LimiterStoreError ? error : new LimiterStoreError('LIMITER_STORE_UNAVAILABLE', `The store failed: ${(error as Error)?.message}`, { cause: error });
+  }
+
   /** The deadline: every call of the group still unanswered fails, counted as one failure. */
   private expire(group: DeadlineGroup): void {
     if (this.open === group) this.open = undefined;
     const error = new LimiterStoreError('LIMITER_STORE_TIMEOUT', `The store did not answer within ${this.timeoutMs} ms.`);
     for (const pending of group.calls) {
       if (pending.settled) continue;
-      pending.settled = true;
-      pending.reject(error);
+      pending.timeOut(error);
       this.countFailure(group, pending.domain, error);
     }
     group.unanswered = 0;
   }
 
-  /** The error a failed call rejects with; a store failure counts once per group and part. */
-  private failure(group: DeadlineGroup, domain: string, error: unknown): unknown {
-    if (error instanceof LimiterConfigError) return error;
-    this.countFailure(group, domain, error as Error);
-    return error instanceof LimiterStoreError ? error : new LimiterStoreError('LIMITER_STORE_UNAVAILABLE', `The store failed: ${(error as Error)?.message}`, { cause: error });
-  }
-
-  private countFailure(group: DeadlineGroup, domain: string, error: Error): void {
+  /** Counts a failure of a part of the store: once per group (a call answered at once has none, and counts alone). */
+  private countFailure(group: DeadlineGroup | undefined, domain: string, error: Error): void {
     this.lastError = error;
-    group.failed ??= new Set();
-    if (group.failed.has(domain)) return;
-    group.failed.add(domain);
+    if (group !== undefined) {
+      group.failed ??= new Set();
+      if (group.failed.has(domain)) return;
+      group.failed.add(domain);
+    }
     this.breakers.get(domain)?.failure();
   }
 }

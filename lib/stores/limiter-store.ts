@@ -48,6 +48,12 @@ export interface FairVerdict<R> {
   readonly result: R;
 }
 
+/** Where a store answers a call made through `decideInto`: one of the two, once. */
+export interface StoreCall<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
 /**
  * Where the GCRA state lives. Every store keeps one number per (policy, key) and decides with
  * lib/core, so all stores agree; the contract suite in test/contract runs against each of them.
@@ -70,6 +76,13 @@ export abstract class LimiterStore {
    * with `decideNow` or not at all.
    */
   decideOneNow?(policy: GcraPolicy, key: string, cost: number): PolicyOutcome;
+
+  /**
+   * `decide` answered through `call` instead of a promise of the store's own (optional): the layer
+   * that puts a deadline on store calls then makes the one promise its caller gets, rather than a
+   * second one around the store's (RedisStore: a decision at one call in flight is its promises).
+   */
+  decideInto?(entries: readonly StoreEntry[], call: StoreCall<StoreVerdict>): void;
 
   /** The clock a store that decides in this process decides by: an engine on the same clock then reads none of its own. */
   get localClock(): Clock | undefined {

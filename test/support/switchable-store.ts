@@ -1,12 +1,20 @@
-import { LimiterStore, type StoreEntry, type StoreVerdict } from '../../lib';
+import { LimiterStore, type StoreCall, type StoreEntry, type StoreVerdict } from '../../lib';
 import type { MemoryStore } from '../../lib/stores/memory/memory.store';
 
-/** A store whose health a test switches: healthy (a MemoryStore underneath), failing, or hung. */
+/**
+ * A store whose health a test switches: healthy (a MemoryStore underneath), failing, or hung.
+ * Answered through its promises, or (`'call'`) as RedisStore answers a decision: through `decideInto`.
+ */
 export class SwitchableStore extends LimiterStore {
   mode: 'healthy' | 'failing' | 'hung' = 'healthy';
   calls = 0;
-  constructor(private readonly healthy: MemoryStore) {
+  decideInto?: (entries: readonly StoreEntry[], call: StoreCall<StoreVerdict>) => void;
+  constructor(
+    private readonly healthy: MemoryStore,
+    answers: 'promise' | 'call' = 'promise',
+  ) {
     super();
+    if (answers === 'call') this.decideInto = (entries, call) => void this.decide(entries).then((v) => call.resolve(v), (e: unknown) => call.reject(e));
   }
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
     this.calls++;

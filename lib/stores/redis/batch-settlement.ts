@@ -21,13 +21,13 @@ export class BatchSettlement {
 
   resolve(r: number, value: StoreVerdict | undefined): void {
     const record = this.records[r];
-    if (r < this.split) record.resolve(value);
+    if (r < this.split) record.call.resolve(value);
     else (this.later ??= []).push({ record, value, error: undefined, failed: false });
   }
 
   reject(r: number, error: unknown): void {
     const record = this.records[r];
-    if (r < this.split) record.reject(error);
+    if (r < this.split) record.call.reject(error);
     else (this.later ??= []).push({ record, value: undefined, error, failed: true });
   }
 
@@ -37,8 +37,8 @@ export class BatchSettlement {
     if (later === undefined) return;
     setImmediate(() => {
       for (const { record, value, error, failed } of later) {
-        if (failed) record.reject(error);
-        else record.resolve(value);
+        if (failed) record.call.reject(error);
+        else record.call.resolve(value);
       }
     });
   }

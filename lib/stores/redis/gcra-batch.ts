@@ -1,9 +1,9 @@
 import type { GcraPolicy } from '../../core/policy';
-import type { StoreEntry, StoreVerdict } from '../limiter-store';
+import type { StoreCall, StoreEntry, StoreVerdict } from '../limiter-store';
 import { kindOf, toArg, type GcraOp } from './gcra-script';
 import type { RedisKeyNames } from './redis-key-names';
 
-/** One request waiting in a batch: what to do, and the promise its caller awaits. */
+/** One request waiting in a batch: what to do, and where its answer goes. */
 export interface BatchRecord {
   readonly op: GcraOp;
   readonly entries: readonly StoreEntry[];
@@ -13,8 +13,8 @@ export interface BatchRecord {
   readonly deltas: readonly number[] | undefined;
   /** decide: the refusal cache's epoch when it was queued (a refusal is remembered only if nothing was forgotten since). */
   readonly epoch: number;
-  readonly resolve: (value: StoreVerdict | undefined) => void;
-  readonly reject: (error: unknown) => void;
+  /** Answered by the replay: a verdict for decide and peek, nothing (undefined) for cancel and settle. */
+  readonly call: StoreCall<StoreVerdict | undefined>;
 }
 
 /**

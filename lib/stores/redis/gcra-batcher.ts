@@ -199,7 +199,7 @@ export class GcraBatcher {
   private failed(batch: GcraBatch, slot: number, error: unknown): void {
     this.failing = true;
     this.landed(slot);
-    for (const record of batch.records) record.reject(error);
+    for (const record of batch.records) record.call.reject(error);
   }
 
   /** A call of `slot` is back: its place is free for what waits. */

@@ -3,7 +3,7 @@ import type { Cluster } from 'ioredis';
 import { SystemClock } from '../../core/system-clock';
 import { LimiterConfigError } from '../../errors/limiter-config.error';
 import type { ClaimResult, EnqueueResult } from '../../core/fair-queue';
-import { LimiterStore, type FairEntry, type FairVerdict, type StoreEntry, type StoreVerdict } from '../limiter-store';
+import { LimiterStore, type FairEntry, type FairVerdict, type StoreCall, type StoreEntry, type StoreVerdict } from '../limiter-store';
 import { FairCaller } from './fair-caller';
 import { claimVerdict, enqueueVerdict, leaveVerdict, loadFairScript } from './fair-script';
 import type { BatchRecord } from './gcra-batch';
@@ -58,25 +58,29 @@ export class RedisStore extends LimiterStore {
   }
 
   decide(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
+    return new Promise((resolve, reject) => this.decideInto(entries, { resolve, reject }));
+  }
+
+  decideInto(entries: readonly StoreEntry[], call: StoreCall<StoreVerdict>): void {
     if (this.refusals.size > 0) {
       const refused = this.refusals.refuse(entries, this.clock.now());
-      if (refused) return Promise.resolve(refused);
+      if (refused) return call.resolve(refused);
     }
-    return this.send('d', entries, undefined, undefined) as Promise<StoreVerdict>;
+    this.send('d', entries, undefined, undefined, call);
   }
 
   peek(entries: readonly StoreEntry[]): Promise<StoreVerdict> {
-    return this.send('p', entries, undefined, undefined) as Promise<StoreVerdict>;
+    return new Promise<StoreVerdict | undefined>((resolve, reject) => this.send('p', entries, undefined, undefined, { resolve, reject })) as Promise<StoreVerdict>;
   }
 
   cancel(entries: readonly StoreEntry[], reservedTats: readonly number[]): Promise<void> {
     this.forget(entries);
-    return this.send('c', entries, reservedTats, undefined) as Promise<unknown> as Promise<void>;
+    return new Promise<StoreVerdict | undefined>((resolve, reject) => this.send('c', entries, reservedTats, undefined, { resolve, reject })) as Promise<unknown> as Promise<void>;
   }
 
   settle(entries: readonly StoreEntry[], reservedTats: readonly number[], deltas: readonly number[]): Promise<void> {
     this.forget(entries);
-    return this.send('s', entries, reservedTats, deltas) as Promise<unknown> as Promise<void>;
+    return new Promise<StoreVerdict | undefined>((resolve, reject) => this.send('s', entries, reservedTats, deltas, { resolve, reject })) as Promise<unknown> as Promise<void>;
   }
 
   /** fair.lua's enqueue: one script call, on Redis server time. */
@@ -138,7 +142,7 @@ export class RedisStore extends LimiterStore {
     for (const e of entries) this.refusals.forget(e.policy.id, e.key);
   }
 
-  private send(op: GcraOp, entries: readonly StoreEntry[], reservedTats: readonly number[] | undefined, deltas: readonly number[] | undefined): Promise<StoreVerdict | undefined> {
+  private send(op: GcraOp, entries: readonly StoreEntry[], reservedTats: readonly number[] | undefined, deltas: readonly number[] | undefined, call: StoreCall<StoreVerdict | undefined>): void {
     // On Cluster one script call reaches one slot, so the entries of a request must share their key
     // (hence the hash tag): refused clearly here rather than by Redis with CROSSSLOT. A single node
     // decides any mix of keys.
@@ -146,11 +150,10 @@ export class RedisStore extends LimiterStore {
       for (let j = 1; j < entries.length; j++) {
         if (entries[j].key !== entries[0].key) {
           const keys = entries.map((e) => e.key);
-          return Promise.reject(new LimiterConfigError(`${WHERE} on Redis Cluster`, 'key', 'the same for every policy of one request (one script call reaches one slot)', keys));
+          return call.reject(new LimiterConfigError(`${WHERE} on Redis Cluster`, 'key', 'the same for every policy of one request (one script call reaches one slot)', keys));
         }
       }
     }
-    const epoch = this.refusals.epoch;
-    return new Promise((resolve, reject) => this.batcher.push({ op, entries, reservedTats, deltas, epoch, resolve, reject } satisfies BatchRecord));
+    this.batcher.push({ op, entries, reservedTats, deltas, epoch: this.refusals.epoch, call } satisfies BatchRecord);
   }
 }

@@ -9,7 +9,7 @@ import type { StoreEntry, StoreVerdict } from '../../../lib';
 
 const entries = [{ policy: toGcraPolicy({ id: 'p', shape: 'token-bucket', mode: 'reject', rate: 1, capacity: 5 }), key: 'k', cost: 1 }];
 
-describe('GuardedStore: a deadline and a circuit breaker around a store', () => {
+describe.each(['promise', 'call'] as const)('GuardedStore: a deadline and a circuit breaker around a store that answers a decision through its %s', (answers) => {
   let clock: FakeClock;
   let inner: SwitchableStore;
   let health: BreakerState[];
@@ -17,7 +17,7 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
 
   beforeEach(() => {
     clock = new FakeClock();
-    inner = new SwitchableStore(new MemoryStore({ clock }));
+    inner = new SwitchableStore(new MemoryStore({ clock }), answers);
     health = [];
     store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
   });
@@ -182,7 +182,7 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
     let changes: string[];
 
     beforeEach(() => {
-      parted = new PartedStore(new MemoryStore({ clock }));
+      parted = new PartedStore(new MemoryStore({ clock }), answers);
       changes = [];
       store = new GuardedStore(parted, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state, _error, domain, overall) => changes.push(`${domain} ${state}, store ${overall}`));
     });
@@ -214,5 +214,25 @@ describe('GuardedStore: a deadline and a circuit breaker around a store', () => 
       expect((await store.decide(on('a1'))).outcomes[0].admits).toBe(true);
       expect(changes).toEqual(['a open, store open', 'a closed, store closed']);
     });
+  });
+});
+
+describe('GuardedStore around a store that answers a decision at once through decideInto (RedisStore: a refusal it remembers)', () => {
+  it('passes the answer on with no deadline to watch; a call that throws fails alone, counted as one failure each', async () => {
+    const clock = new FakeClock();
+    const memory = new MemoryStore({ clock });
+    const inner = new SwitchableStore(memory, 'call');
+    const health: BreakerState[] = [];
+    const store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
+    inner.decideInto = (list, call) => call.resolve(memory.decideNow(list));
+    expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
+    expect(clock.pending).toBe(0);
+    inner.decideInto = () => {
+      throw new Error('ECONNRESET');
+    };
+    const calls = Array.from({ length: 3 }, () => store.decide(entries).catch((e: LimiterStoreError) => e.code));
+    expect(await Promise.all(calls)).toEqual(Array(3).fill('LIMITER_STORE_UNAVAILABLE'));
+    expect(health).toEqual(['open']);
+    expect(clock.pending).toBe(0);
   });
 });
