@@ -86,11 +86,13 @@ describe('KeyTable at its bound, against a model that knows every live key', () 
         for (const op of ops) {
           if (op.kind === 'advance') now += op.ms;
           else if (op.kind === 'charge') {
-            // The memory store's charge of a key it found held (expired or not): written in place.
+            // The memory store's charge of a key it found held (expired or not): written in place,
+            // no earlier than it was, and like every write owing at most the longest life (60 ms).
             const tat = table.get(op.policy, `k${op.key}`);
             if (tat !== undefined) {
-              table.advance(op.policy, `k${op.key}`, Math.max(tat, now) + op.moreMs);
-              model.set(`${op.policy}/k${op.key}`, Math.max(tat, now) + op.moreMs);
+              const charged = Math.min(Math.max(tat, now) + op.moreMs, now + 60);
+              table.advance(op.policy, `k${op.key}`, charged);
+              model.set(`${op.policy}/k${op.key}`, charged);
             }
           } else if (op.kind === 'delete') {
             table.delete(op.policy, `k${op.key}`);
