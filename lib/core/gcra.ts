@@ -75,6 +75,24 @@ export function step(tat: number | undefined, now: number, policy: GcraPolicy, c
 }
 
 /**
+ * `step` of a request that is charged if admitted, as one number: its new state, or NaN when the
+ * policy refuses it. For the guard's short path, which reads nothing else of an admitted request
+ * and must not make an object per request for it.
+ */
+export function chargedTat(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): number {
+  const base = startOf(tat, now);
+  const increment = cost * policy.emissionMs;
+  const newTat = base + increment;
+  return newTat - now <= aheadMs(policy, increment) + EPSILON_MS ? newTat : NaN;
+}
+
+/** How many requests of cost 1 the policy still admits at once, with its state `resetMs` ahead of now. */
+export function remainingOf(resetMs: number, policy: GcraPolicy): number {
+  const free = (policy.tauMs - resetMs) / policy.emissionMs;
+  return free > 0 ? Math.floor(free + EPSILON_MS) : 0;
+}
+
+/**
  * The numbers a client sees, once it is known whether the request was charged.
  * A request that no waiting can admit (cost * T beyond what the policy ever allows ahead)
  * gets retryAfterMs = Infinity.
@@ -82,8 +100,7 @@ export function step(tat: number | undefined, now: number, policy: GcraPolicy, c
 export function outcome(s: GcraStep, now: number, policy: GcraPolicy, charged: boolean): PolicyOutcome {
   const tat = charged ? s.newTat : s.base;
   const resetMs = tat - now;
-  const free = (policy.tauMs - resetMs) / policy.emissionMs;
-  const remaining = free > 0 ? Math.floor(free + EPSILON_MS) : 0;
+  const remaining = remainingOf(resetMs, policy);
   let delayMs = 0;
   if (charged && policy.mode === 'wait') {
     delayMs = policy.shape === 'token-bucket' ? Math.max(0, s.newTat - policy.tauMs - now) : s.base - now;

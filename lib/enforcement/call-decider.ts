@@ -43,16 +43,26 @@ export class CallDecider {
   decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
     const group = plan.enforced!;
     const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
-    const outcome = this.engine.decideOneNow(limit.policy, nodeStyle ? clientIp(request) : reportedClientIp(request), limit.cost, group);
-    if (outcome.admits) {
-      // The route's one fixed policy: both values are at hand, so no record of headers is made.
-      if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofAdmitted(outcome, limit.policy), nodeStyle);
-      return;
-    }
+    const key = nodeStyle ? clientIp(request) : reportedClientIp(request);
+    const resetMs = this.engine.chargeHeldNow(limit.policy, key, limit.cost);
+    // Admitted on a key the store holds, the common case: the one number it answers is all the headers need.
+    if (resetMs >= 0) this.admitted(group, limit, resetMs, response, nodeStyle);
+    else this.decideSoleFully(group, limit, key, request, response, nodeStyle);
+  }
+
+  /** `decideSole` for a new key or a refusal: the store's whole outcome. Kept apart so that the common case stays small. */
+  private decideSoleFully(group: LimitGroup, limit: SoleLimit, key: string, request: any, response: any, nodeStyle: boolean): void {
+    const outcome = this.engine.decideOneNow(limit.policy, key, limit.cost, group);
+    if (outcome.admits) return this.admitted(group, limit, outcome.resetMs, response, nodeStyle);
     const decision = summarize([limit.policy], [outcome], 'store');
     const headers = headersOf(decision, group);
     if (headers) setHeaders(response, headers, nodeStyle);
     throw new HttpCall(request, response).refused(decision);
+  }
+
+  /** The route's one fixed policy: both header values are at hand, so no record of headers is made. */
+  private admitted(group: LimitGroup, limit: SoleLimit, resetMs: number, response: any, nodeStyle: boolean): void {
+    if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofCharged(resetMs, limit.policy), nodeStyle);
   }
 
   /** Decides the call; throws the transport's refusal when it is refused. */

@@ -36,6 +36,8 @@ export class LimiterEngine {
   readonly synchronous: boolean;
   /** Whether `decideOneNow` may ask the store for the outcome alone: it decides in this process, on this engine's clock. */
   private readonly decidesOneAlone: boolean;
+  /** Whether `chargeHeldNow` may ask the store: as `decidesOneAlone`, for a store that charges a held key on its own. */
+  private readonly chargesAlone: boolean;
 
   constructor(
     readonly store: LimiterStore,
@@ -47,6 +49,7 @@ export class LimiterEngine {
     // Read once: the guard asks on every request, and a store's methods and clock are its own for life.
     this.synchronous = store.decideNow !== undefined;
     this.decidesOneAlone = store.decideOneNow !== undefined && store.localClock === clock;
+    this.chargesAlone = this.decidesOneAlone && store.chargeHeldNow !== undefined;
   }
 
   /**
@@ -72,6 +75,15 @@ export class LimiterEngine {
   decideOneNow(policy: GcraPolicy, key: string, cost: number, context: DecideContext): PolicyOutcome {
     if (this.decidesOneAlone && !this.held.holding && !this.events.observesDecisions) return this.store.decideOneNow!(policy, key, cost);
     return this.decideOneObserved(policy, key, cost, context);
+  }
+
+  /**
+   * The store's `chargeHeldNow` when `decideOneNow` would ask the store alone: an admitted request
+   * on a key the store holds, charged, as how far ahead of now the key's state then is. NaN when it
+   * is not that case (a new key, a refusal, decisions observed, slots held): ask `decideOneNow`.
+   */
+  chargeHeldNow(policy: GcraPolicy, key: string, cost: number): number {
+    return this.chargesAlone && !this.held.holding && !this.events.observesDecisions ? this.store.chargeHeldNow!(policy, key, cost) : NaN;
   }
 
   /**

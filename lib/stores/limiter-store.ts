@@ -78,6 +78,15 @@ export abstract class LimiterStore {
   decideOneNow?(policy: GcraPolicy, key: string, cost: number): PolicyOutcome;
 
   /**
+   * `decideOneNow` of a key the store holds, when it admits the request: charges it and answers
+   * how far ahead of now its state then is (the outcome's `resetMs`, all an admitted request's
+   * headers need). Otherwise (a new key, a refusal) does nothing and answers NaN: ask
+   * `decideOneNow`. The guard's short path, which so makes no object for an admitted request.
+   * Defined with `decideOneNow` or not at all.
+   */
+  chargeHeldNow?(policy: GcraPolicy, key: string, cost: number): number;
+
+  /**
    * `decide` answered through `call` instead of a promise of the store's own (optional): the layer
    * that puts a deadline on store calls then makes the one promise its caller gets, rather than a
    * second one around the store's (RedisStore: a decision at one call in flight is its promises).

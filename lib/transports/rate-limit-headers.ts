@@ -1,5 +1,5 @@
 import type { Decision, PolicyDecision } from '../core/decision';
-import type { PolicyOutcome } from '../core/gcra';
+import { remainingOf } from '../core/gcra';
 import type { GcraPolicy } from '../core/policy';
 
 /** What the RateLimit-Policy header says of one policy: its capacity and how often a unit comes back. */
@@ -44,9 +44,13 @@ export class LastRateLimitValue {
     return this.valueFor(p.remaining, nextUnitSeconds(p));
   }
 
-  /** `of` for an admitted request, from the store's outcome on its one policy (the guard's short path makes no Decision for it). */
-  ofAdmitted(o: PolicyOutcome, policy: GcraPolicy): string {
-    return this.valueFor(o.remaining, toSeconds(admittedNextUnitMs(o.remaining, o.resetMs, policy.capacity, policy.emissionMs)));
+  /**
+   * `of` for an admitted request on this one policy, from how far ahead of now the request left its
+   * state (`resetMs`): the guard's short path makes no Decision, nor even an outcome, for it.
+   */
+  ofCharged(resetMs: number, policy: GcraPolicy): string {
+    const remaining = remainingOf(resetMs, policy);
+    return this.valueFor(remaining, toSeconds(admittedNextUnitMs(remaining, resetMs, policy.capacity, policy.emissionMs)));
   }
 
   private valueFor(remaining: number, seconds: number): string {

@@ -237,6 +237,21 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
           expect((await store.peek([entry(p, 'b')])).outcomes).toEqual((await store.peek([entry(p, 'a')])).outcomes);
         }
       });
+
+      it('chargeHeldNow charges a held key exactly as decideNow would, answering resetMs; NaN, charging nothing, for a new key, a refusal or a policy that blocks', async () => {
+        const p = policy('held', 'token-bucket', 'reject', SLOW, 2);
+        expect(store.chargeHeldNow!(p, 'b', 1)).toBeNaN();
+        expect(store.decideOneNow!(p, 'b', 1)).toEqual(store.decideNow!([entry(p, 'a')]).outcomes[0]);
+        const admitted = store.decideNow!([entry(p, 'a')]).outcomes[0];
+        expect(admitted.admits).toBe(true);
+        expect(store.chargeHeldNow!(p, 'b', 1)).toBe(admitted.resetMs);
+        expect(store.decideNow!([entry(p, 'a')]).outcomes[0].admits).toBe(false);
+        expect(store.chargeHeldNow!(p, 'b', 1)).toBeNaN();
+        expect((await store.peek([entry(p, 'b')])).outcomes).toEqual((await store.peek([entry(p, 'a')])).outcomes);
+        const blocking = toGcraPolicy({ id: 'held:block', shape: 'token-bucket', mode: 'reject', rate: SLOW, capacity: 2, blockMs: 1_000_000 });
+        store.decideOneNow!(blocking, 'b', 1);
+        expect(store.chargeHeldNow!(blocking, 'b', 1)).toBeNaN();
+      });
     }
 
     // Only a store that keeps records (Redis keys with a TTL) has these to show.

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decideAll, type PolicyOutcome } from '../../../lib/core/gcra';
+import { chargedTat, decideAll, type PolicyOutcome } from '../../../lib/core/gcra';
 import type { Mode, Shape } from '../../../lib/core/policy';
 import { startArb, toPolicy, type ModelConfig } from './model-config';
 import { FifoQueue, TokenCounter, ticksUntil, type ReferenceModel } from './reference-model';
@@ -112,6 +112,24 @@ describe('lib/core against a naive 1 ms model', () => {
     fc.assert(
       fc.property(scenario, ([configs, start, arrivals]) => run(configs, start, arrivals)),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('chargedTat (the guard\'s short path: an admitted request as one number)', () => {
+  it('is the state decideAll leaves for a request it admits, and NaN for one it refuses', () => {
+    const state = fc.oneof(fc.constant(undefined), fc.double({ min: -5_000, max: 5_000, noNaN: true }));
+    const scenario = fc.tuple(configArb, startArb, state, fc.integer({ min: 0, max: 22 }));
+    fc.assert(
+      fc.property(scenario, ([config, now, offset, cost]) => {
+        const policy = toPolicy(config);
+        const tat = offset === undefined ? undefined : now + offset;
+        const [outcome] = decideAll([tat], now, [policy], [cost]);
+        const charged = chargedTat(tat, now, policy, cost);
+        if (outcome.admits) expect(charged).toBe(outcome.tat);
+        else expect(charged).toBeNaN();
+      }),
+      { numRuns: 2_000 },
     );
   });
 });

@@ -13,7 +13,7 @@ describe('LastRateLimitValue (the RateLimit value of a one-policy route, reused 
         const policy = toGcraPolicy({ id: 'p', shape: s, mode: 'reject', rate, capacity });
         const labels = sfLabels(['route']);
         const last = new LastRateLimitValue(labels[0]);
-        // The guard's short path: an admitted request's value from the store's outcome, with no Decision made.
+        // The guard's short path: an admitted request's value from how far ahead it left the state, with no Decision made.
         const fromOutcome = new LastRateLimitValue(labels[0]);
         let tat: number | undefined;
         let now = 0;
@@ -23,7 +23,7 @@ describe('LastRateLimitValue (the RateLimit value of a one-policy route, reused 
           if (outcome.admits) tat = outcome.tat;
           const decision = summarize([policy], [outcome]);
           expect(rateLimitHeaders(decision, labels, undefined, last)).toEqual(rateLimitHeaders(decision, labels));
-          if (outcome.admits) expect(fromOutcome.ofAdmitted(outcome, policy)).toBe(rateLimitHeaders(decision, labels).RateLimit);
+          if (outcome.admits) expect(fromOutcome.ofCharged(outcome.resetMs, policy)).toBe(rateLimitHeaders(decision, labels).RateLimit);
         }
       }),
     );
