@@ -9,9 +9,8 @@ import { expectCost } from '../limits/policy-values';
 import type { LimitGroup, RouteLimit, RoutePlan, SoleLimit } from '../limits/route-plan';
 import { callUserFunction } from '../limits/user-function';
 import type { StoreEntry } from '../stores/limiter-store';
-import { clientIp, reportedClientIp } from '../transports/client-ip';
 import { HttpCall } from '../transports/http.call';
-import { isNodeStyle, setHeaders, setRateLimitHeaders } from '../transports/http-response';
+import { setHeaders } from '../transports/http-response';
 import type { LimitedCall } from '../transports/limited-call';
 import { rateLimitHeaders } from '../transports/rate-limit-headers';
 import type { DecidedCall } from './call-ledger';
@@ -25,44 +24,21 @@ import type { DecidedCall } from './call-ledger';
  */
 @Injectable()
 export class CallDecider {
-  /** Whether this application's responses set headers the Node way: one adapter per application, so learnt once. */
-  private nodeStyle: boolean | undefined;
-
-  /** Whether `decideSole` answers: the store decides in this process. */
-  readonly decidesNow: boolean;
-
-  constructor(private readonly engine: LimiterEngine) {
-    this.decidesNow = engine.synchronous;
-  }
+  constructor(private readonly engine: LimiterEngine) {}
 
   /**
-   * `decide` for an HTTP call on a route with one plain limit (`RoutePlan.sole`), when the store
-   * decides in this process (`decidesNow`): the route's common case, made without a call object,
-   * an entry lookup or a promise. Throws the 429 when the call is refused.
+   * The guard's short path (an HTTP call on a route with one plain limit, `RoutePlan.sole`, on a
+   * store that decides in this process) when the store did not charge a held key at once: a new
+   * key or a refusal. Answers the admitted request's `resetMs`, for the guard's headers; sets the
+   * refusal's headers and throws its 429.
    */
-  decideSole(plan: RoutePlan, limit: SoleLimit, request: any, response: any): void {
-    const group = plan.enforced!;
-    const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
-    const key = nodeStyle ? clientIp(request) : reportedClientIp(request);
-    const resetMs = this.engine.chargeHeldNow(limit.policy, key, limit.cost);
-    // Admitted on a key the store holds, the common case: the one number it answers is all the headers need.
-    if (resetMs >= 0) this.admitted(group, limit, resetMs, response, nodeStyle);
-    else this.decideSoleFully(group, limit, key, request, response, nodeStyle);
-  }
-
-  /** `decideSole` for a new key or a refusal: the store's whole outcome. Kept apart so that the common case stays small. */
-  private decideSoleFully(group: LimitGroup, limit: SoleLimit, key: string, request: any, response: any, nodeStyle: boolean): void {
-    const outcome = this.engine.decideOneNow(limit.policy, key, limit.cost, group);
-    if (outcome.admits) return this.admitted(group, limit, outcome.resetMs, response, nodeStyle);
+  decideSole(plan: RoutePlan, limit: SoleLimit, key: string, request: any, response: any, nodeStyle: boolean): number {
+    const outcome = this.engine.decideOneNow(limit.policy, key, limit.cost, plan.enforced!);
+    if (outcome.admits) return outcome.resetMs;
     const decision = summarize([limit.policy], [outcome], 'store');
-    const headers = headersOf(decision, group);
+    const headers = headersOf(decision, plan.enforced!);
     if (headers) setHeaders(response, headers, nodeStyle);
     throw new HttpCall(request, response).refused(decision);
-  }
-
-  /** The route's one fixed policy: both header values are at hand, so no record of headers is made. */
-  private admitted(group: LimitGroup, limit: SoleLimit, resetMs: number, response: any, nodeStyle: boolean): void {
-    if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofCharged(resetMs, limit.policy), nodeStyle);
   }
 
   /** Decides the call; throws the transport's refusal when it is refused. */

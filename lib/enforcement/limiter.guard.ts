@@ -1,7 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { LimiterRegistry } from '../limits/limiter.registry';
 import { isPromise } from '../limits/maybe-promise';
+import { LimiterEngine } from '../engine/limiter-engine';
 import { callOf } from '../transports/call-of-context';
+import { clientIp, reportedClientIp } from '../transports/client-ip';
+import { isNodeStyle, setRateLimitHeaders } from '../transports/http-response';
 import { CallDecider } from './call-decider';
 import { CallLedger, type DecidedCall } from './call-ledger';
 import { LimiterInterceptor } from './limiter.interceptor';
@@ -17,8 +20,12 @@ import { LimiterInterceptor } from './limiter.interceptor';
  */
 @Injectable()
 export class LimiterGuard implements CanActivate {
+  /** Whether this application's responses set headers the Node way: one adapter per application, so learnt once. */
+  private nodeStyle: boolean | undefined;
+
   constructor(
     private readonly registry: LimiterRegistry,
+    private readonly engine: LimiterEngine,
     private readonly decider: CallDecider,
     private readonly ledger: CallLedger,
     private readonly interceptor: LimiterInterceptor,
@@ -27,11 +34,23 @@ export class LimiterGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const plan = this.registry.routePlan(context.getClass(), context.getHandler());
     if (!plan) return true;
-    if (plan.sole && this.decider.decidesNow && context.getType() === 'http') {
+    const sole = plan.sole;
+    if (sole !== undefined && this.engine.synchronous && context.getType() === 'http') {
       // Nothing is handed to an interceptor here, so the mark goes on the execution context, which
       // every guard of the call shares: on Express a property of the request is slow to read and add.
       if (this.ledger.has(context)) return true;
-      this.decider.decideSole(plan, plan.sole, context.getArgByIndex(0), context.getArgByIndex(1));
+      // The short path, written out here rather than called: as a function of its own, cold in a
+      // loaded server, it cost 0.7-0.9 µs more a call (Fastify, caches cooled as the bench does).
+      const request = context.getArgByIndex(0);
+      const response = context.getArgByIndex(1);
+      const nodeStyle = (this.nodeStyle ??= isNodeStyle(response));
+      const key = nodeStyle ? clientIp(request) : reportedClientIp(request);
+      let resetMs = this.engine.chargeHeldNow(sole.policy, key, sole.cost);
+      // A new key or a refusal (which throws its 429): the store's whole outcome.
+      if (!(resetMs >= 0)) resetMs = this.decider.decideSole(plan, sole, key, request, response, nodeStyle);
+      const group = plan.enforced!;
+      // The route's one fixed policy: both values are at hand, so no record of headers is made.
+      if (group.headers === 'rate-limit') setRateLimitHeaders(response, group.policyHeader!, group.lastRateLimit!.ofCharged(resetMs, sole.policy), nodeStyle);
       this.ledger.done(context);
       return true;
     }

@@ -42,6 +42,6 @@ export function limiterParts(options: Omit<LimiterModuleOptions, 'clock' | 'stor
   const ledger = new CallLedger();
   const lifecycle = new LimiterLifecycle();
   const interceptor = new LimiterInterceptor(engine, lifecycle, decider, ledger);
-  const guard = new LimiterGuard(registry, decider, ledger, interceptor);
+  const guard = new LimiterGuard(registry, engine, decider, ledger, interceptor);
   return { clock, store: chosen, events, engine, registry, decider, ledger, lifecycle, interceptor, guard };
 }

@@ -1,3 +1,5 @@
+import { chargedTat } from '../../core/gcra';
+import type { GcraPolicy } from '../../core/policy';
 import type { StoreEntry } from '../limiter-store';
 import { Heap } from './heap';
 import { RecentEvictions } from './recent-evictions';
@@ -116,6 +118,21 @@ export class KeyTable {
     if (!added) return;
     this.count++;
     this.sweepSome(table, now);
+  }
+
+  /**
+   * `get`, `chargedTat` and `advance` in one lookup: a held key charged when the policy admits it
+   * (the guard's short path). Answers the new state, or NaN with nothing written: the key is not
+   * held, the policy refuses, or the state would move back (cost 0 within a nanosecond of now).
+   */
+  chargeHeld(policy: GcraPolicy, key: string, cost: number, now: number): number {
+    const tats = this.tableOf(policy.id)?.tats;
+    const tat = tats?.get(key);
+    if (tat === undefined || isMark(tat)) return NaN;
+    const charged = chargedTat(tat, now, policy, cost);
+    if (!(charged >= tat)) return NaN;
+    tats!.set(key, charged);
+    return charged;
   }
 
   /**

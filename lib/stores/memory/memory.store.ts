@@ -1,4 +1,4 @@
-import { cancel, chargedTat, decideAll, floored, outcome, peek, settle, step, type PolicyOutcome } from '../../core/gcra';
+import { cancel, decideAll, floored, outcome, peek, settle, step, type PolicyOutcome } from '../../core/gcra';
 import { DEFAULTS } from '../../core/defaults';
 import type { Clock } from '../../core/clock';
 import type { GcraPolicy } from '../../core/policy';
@@ -104,14 +104,8 @@ export class MemoryStore extends LimiterStore {
   chargeHeldNow(policy: GcraPolicy, key: string, cost: number): number {
     // decideOne's admitted, held case: a policy that blocks is decided by decideNow's rules.
     if (policy.blockMs !== 0) return NaN;
-    const tat = this.table.get(policy.id, key);
-    if (tat === undefined) return NaN;
     const now = this.clock.now();
-    const charged = chargedTat(tat, now, policy, cost);
-    // Refused (NaN), or moved back (cost 0 on a state within a nanosecond of now): decideOneNow's.
-    if (!(charged >= tat)) return NaN;
-    this.table.advance(policy.id, key, charged);
-    return charged - now;
+    return this.table.chargeHeld(policy, key, cost, now) - now;
   }
 
   /**
