@@ -70,6 +70,23 @@ export class HeldSlots {
     }
   }
 
+  /**
+   * Notes the state a refused wait-mode request saw on a bucket this process holds nothing on: it
+   * covers the slots other processes hold there, so until it has passed it floors this process's
+   * decisions as a let-go bucket's would (a process refused since before a loss, deciding first
+   * after it, would otherwise hand out slots from "now" on top of theirs).
+   */
+  refused(entries: readonly StoreEntry[], tats: readonly number[], now: number): void {
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i].policy.mode !== 'wait' || !(tats[i] > now)) continue;
+      const bucket = bucketOf(entries[i]);
+      if (this.buckets.has(bucket)) continue;
+      const held: Held = { tats: [], seen: tats[i], letGo: true };
+      this.buckets.set(bucket, held);
+      this.letGo.push({ bucket, held });
+    }
+  }
+
   /** Remembers the slots of an admitted request while it waits for them. */
   hold(entries: readonly StoreEntry[], tats: readonly number[]): void {
     for (let i = 0; i < entries.length; i++) {

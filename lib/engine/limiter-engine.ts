@@ -115,6 +115,7 @@ export class LimiterEngine {
     }
     const reservation = this.reserve(entries, entries, result, 'store', this.store, context, this.offset.observe(result.now, sentAt, this.clock.now()));
     this.held.observe(entries, reservation.tats, result.now);
+    if (!reservation.decision.allowed) this.held.refused(entries, reservation.tats, result.now);
     return reservation;
   }
 
