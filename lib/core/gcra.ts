@@ -64,6 +64,29 @@ export function floored(tat: number | undefined, floor: number | undefined): num
   return floor === undefined || (tat !== undefined && tat >= floor) ? tat : floor;
 }
 
+/**
+ * Whether a store other processes share (Redis) lost this bucket: it holds no state at all while
+ * this process still remembers one ahead of now. A drained or refunded bucket keeps its key until
+ * the latest state it held has passed (gcra.lua keeps a key's expiry on a give-back), so no key
+ * under a floor still ahead means the state was lost (a restart without persistence, a flush, a
+ * failover to a replica that never got the key), not spent.
+ */
+export function isLost(tat: number | undefined, floor: number | undefined, now: number): boolean {
+  return tat === undefined && floor !== undefined && floor - now > EPSILON_MS;
+}
+
+/**
+ * `floored`, for a store other processes share. A lost bucket (`isLost`) is re-seeded as a full
+ * queue, the furthest state a request of this policy and cost can leave (`aheadMs` past now), not
+ * at the floor: the floor covers the slots other processes held up to this one's last decision,
+ * but they may have reserved that far since, and a request decided from the floor would be given
+ * their slots a second time. New requests wait behind every slot that can still be held: a gap,
+ * never a burst. The re-seeded state is written even when the request is refused.
+ */
+export function reseeded(tat: number | undefined, floor: number | undefined, now: number, policy: GcraPolicy, cost: number): number | undefined {
+  return isLost(tat, floor, now) ? Math.max(floor!, now + aheadMs(policy, cost * policy.emissionMs)) : floored(tat, floor);
+}
+
 /** GCRA for one policy: `tat` undefined means no state (the same as any tat <= now). */
 export function step(tat: number | undefined, now: number, policy: GcraPolicy, cost: number): GcraStep {
   const base = startOf(tat, now);

@@ -17,8 +17,9 @@ interface Held {
  * decision on such a bucket carries that state as its `floor`, so a store that has lost it
  * (Redis restarted empty or flushed, a failover to a replica behind it) is re-seeded by the next
  * request instead of handing out slots on top of the held ones (lib/core/gcra `floored`). The
- * reported state covers the other processes' slots up to this process's last decision, so what
- * can still overlap after a loss is what they reserved since. While nothing is lost the floor is
+ * reported state covers the other processes' slots up to this process's last decision only, so a
+ * store other processes share re-seeds a bucket it finds lost as a full queue (`reseeded`): what
+ * they reserved since cannot be handed out again. While nothing is lost the floor is
  * never ahead of the store: tats only grow, but for a cancel, which is mirrored here.
  * A bucket on which this process no longer holds anything is kept until the state it last saw
  * has passed: until then that state still bounds slots other processes hold (a process whose own

@@ -10,7 +10,8 @@ export interface StoreEntry {
   readonly cost: number;
   /**
    * The latest slot (tat) this process holds on the bucket, when it holds one the store may have
-   * lost: the request is decided on `floored(tat, floor)` (see lib/core/gcra). Set by the engine.
+   * lost: the request is decided on `floored(tat, floor)`, or in a store other processes share on
+   * `reseeded` (see lib/core/gcra). Set by the engine.
    */
   readonly floor?: number;
 }

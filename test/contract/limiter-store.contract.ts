@@ -271,12 +271,17 @@ export function describeStoreContract(name: string, create: () => Promise<StoreH
         expect(await holds(fast.id, 'k')).toBe(false);
       });
 
-      it('settle: a refund that empties the bucket removes the record, a charge writes one that lives until its tat', async () => {
+      it('settle: a refund that empties the bucket keeps the record until the state it gave back has passed (no record under a state a process saw means a lost one), a charge writes one that lives until its tat', async () => {
         const { holds, ttlMs } = h.records!;
         const p = policy('settle-ttl', 'token-bucket', 'reject', SLOW, 3);
         const v = await one([entry(p, 'k', 2)]);
+        const lived = await ttlMs(p.id, 'k');
         await store.settle([entry(p, 'k', 2)], [v.tat], [-2]);
-        expect(await holds(p.id, 'k')).toBe(false);
+        expect(await holds(p.id, 'k')).toBe(true);
+        expect(await ttlMs(p.id, 'k')).toBeLessThanOrEqual(lived);
+        expect(await ttlMs(p.id, 'k')).toBeGreaterThan(lived - 1_000);
+        expect((await one([entry(p)])).remaining).toBe(2);
+        await store.reset(p.id, 'k');
         await store.settle([entry(p)], [v.tat], [1]);
         const ttl = await ttlMs(p.id, 'k');
         expect(ttl).toBeLessThanOrEqual(Math.ceil(p.emissionMs) + 1);

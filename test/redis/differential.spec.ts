@@ -1,6 +1,6 @@
 // @needs redis: the shared redis-server that test/support/global-setup.ts starts
 import type { Redis } from 'ioredis';
-import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../lib/core/gcra';
+import { cancel, decideAll, isLost, peek, reseeded, settle, type PolicyOutcome } from '../../lib/core/gcra';
 import { toGcraPolicy, type GcraPolicy } from '../../lib/core/policy';
 import type { StoreEntry } from '../../lib/stores/limiter-store';
 import { RedisKeyTypeError } from '../../lib/stores/redis/gcra-replay';
@@ -33,6 +33,76 @@ function randomPolicies(next: () => number): GcraPolicy[] {
   });
 }
 
+const idOf = (e: StoreEntry): string => `${e.policy.id}\u0000${e.key}`;
+
+/**
+ * lib/core's tats as gcra.lua stores them, with each key's expiry: a key lives until the latest
+ * state written to it has passed, a give-back keeping its expiry, so whether Redis still holds a
+ * key (what tells a lost bucket from a drained one: lib/core `isLost`) is known here too.
+ */
+class StoredTats {
+  private readonly tats = new Map<string, number>();
+  private readonly expiries = new Map<string, number>();
+
+  get(id: string): number | undefined {
+    return this.tats.get(id);
+  }
+
+  set(id: string, tat: number): void {
+    const before = this.tats.get(id);
+    if (before === undefined || tat > before) this.expiries.set(id, Math.ceil(tat));
+    this.tats.set(id, tat);
+  }
+
+  delete(id: string): void {
+    this.tats.delete(id);
+    this.expiries.delete(id);
+  }
+
+  /** Whether Redis holds the key at `now` (its expiry, Redis counting whole ms, is still ahead). */
+  holds(id: string, now: number): boolean {
+    return (this.expiries.get(id) ?? -Infinity) > now;
+  }
+
+  /**
+   * Whether Redis certainly holds or lacks the key for a call made soon after `now`: a floor ahead
+   * of a key expiring meanwhile would make a lost bucket or not by a ms of Redis's clock.
+   */
+  certain(id: string, now: number): boolean {
+    const expiry = this.expiries.get(id);
+    return expiry === undefined || expiry <= now - 2 || expiry > now + 1000;
+  }
+}
+
+/** decideAll as RedisStore decides: on `reseeded` states, a lost bucket's re-seed written even when refused. */
+function decideAsRedis(tats: StoredTats, es: readonly StoreEntry[], now: number): PolicyOutcome[] {
+  const found = es.map((e) => (e.floor === undefined || tats.holds(idOf(e), now) ? tats.get(idOf(e)) : undefined));
+  const read = es.map((e, j) => reseeded(found[j], e.floor, now, e.policy, e.cost));
+  const outcomes = decideAll(
+    read,
+    now,
+    es.map((e) => e.policy),
+    es.map((e) => e.cost),
+  );
+  es.forEach((e, j) => {
+    if (isLost(found[j], e.floor, now)) tats.set(idOf(e), read[j]!);
+  });
+  return outcomes;
+}
+
+/** Whether the decide finds a bucket lost (a floor ahead of a key Redis lacks). */
+function findsLost(tats: StoredTats, es: readonly StoreEntry[], now: number): boolean {
+  return es.some((e) => isLost(tats.holds(idOf(e), now) ? tats.get(idOf(e)) : undefined, e.floor, now));
+}
+
+/** Sometimes a floor (a state a process remembers, lib/core `reseeded`): behind, near or ahead of the state, or of a key Redis lacks. */
+function randomFloor(next: () => number, tats: StoredTats, policy: GcraPolicy, key: string, lastNow: number, often = 0.1): number | undefined {
+  if (next() >= often) return undefined;
+  const id = `${policy.id}\u0000${key}`;
+  const floor = (tats.get(id) ?? lastNow) + (next() - 0.3) * policy.tauMs;
+  return tats.certain(id, lastNow) ? floor : undefined;
+}
+
 describe('gcra.lua against lib/core (differential)', () => {
   let client: Redis;
   beforeAll(() => {
@@ -49,15 +119,13 @@ describe('gcra.lua against lib/core (differential)', () => {
     // Refusals repeated from memory are decided at an estimate of Redis time: not what is compared here.
     const store = new RedisStore({ redis: client, prefix, refusalCacheMs: 0 });
     const keyOf = (e: StoreEntry) => redisKey(prefix, e.policy.id, e.key);
-    const tats = new Map<string, number>();
-    const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
+    const tats = new StoredTats();
+    const id = idOf;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, blocked: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
+    const counts = { lost: 0, decide: 0, admitted: 0, waited: 0, refused: 0, infinite: 0, blocked: 0, peek: 0, cancel: 0, givenBack: 0, settle: 0, refunded: 0, refundKept: 0, charged: 0, chargedDrained: 0, reset: 0 };
 
-    // Sometimes a floor (a slot a process holds, lib/core `floored`): behind, near or ahead of the state.
     let lastNow = 0;
-    const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
-      next() < 0.1 ? (tats.get(`${policy.id}\u0000${key}`) ?? lastNow) + (next() - 0.3) * policy.tauMs : undefined;
+    const floorFor = (policy: GcraPolicy, key: string): number | undefined => randomFloor(next, tats, policy, key, lastNow);
     const entries = (): StoreEntry[] => {
       const first = pick(policies);
       const chosen = next() < 0.4 ? [first, pick(policies.filter((p) => p !== first))] : [first];
@@ -81,12 +149,8 @@ describe('gcra.lua against lib/core (differential)', () => {
         const es = entries();
         const { now, outcomes } = await store.decide(es);
         lastNow = now;
-        const expected: PolicyOutcome[] = decideAll(
-          es.map((e) => floored(tats.get(id(e)), e.floor)),
-          now,
-          es.map((e) => e.policy),
-          es.map((e) => e.cost),
-        );
+        if (findsLost(tats, es, now)) counts.lost++;
+        const expected = decideAsRedis(tats, es, now);
         if (!isEqual(outcomes, expected)) throw mismatch(i, 'decide', expected, outcomes);
         counts.decide++;
         if (expected.every((o) => o.admits)) {
@@ -158,6 +222,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     // The run must have covered every kind of outcome, or it proves little. Waits need a slot ahead
     // in real (Redis) time, and refunds and cancels free slots: a full CI run saw 65 in 5,049 decides.
     const covered =
+      counts.lost > 10 &&
       counts.admitted > 1000 &&
       counts.waited > 30 &&
       counts.refused - counts.infinite > 300 &&
@@ -205,14 +270,13 @@ describe('gcra.lua against lib/core (differential)', () => {
     const crowd = [...Array.from({ length: 12 }, (_, i) => `client ${i}`), WRONG_CLIENT];
     for (const policy of policies) await client.rpush(redisKey(prefix, policy.id, WRONG_CLIENT), 'not a tat');
     const isWrong = (e: StoreEntry): boolean => e.policy === wrong || e.key === WRONG_CLIENT;
-    const tats = new Map<string, number>();
-    const id = (e: StoreEntry) => `${e.policy.id}\u0000${e.key}`;
+    const tats = new StoredTats();
+    const id = idOf;
     const reservations: { entries: StoreEntry[]; tats: number[] }[] = [];
-    const counts = { blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0, repeated: 0, repeatedWrongType: 0, crowd: 0, crowdWrongType: 0 };
+    const counts = { lost: 0, blocked: 0, batches: 0, records: 0, repeatedKeys: 0, multiEntry: 0, admitted: 0, refused: 0, peeked: 0, givenBack: 0, settled: 0, wrongType: 0, repeated: 0, repeatedWrongType: 0, crowd: 0, crowdWrongType: 0 };
 
     let lastNow = 0;
-    const floorFor = (policy: GcraPolicy, key: string): number | undefined =>
-      next() < 0.1 ? (tats.get(`${policy.id}\u0000${key}`) ?? lastNow) + (next() - 0.3) * policy.tauMs : undefined;
+    const floorFor = (policy: GcraPolicy, key: string): number | undefined => randomFloor(next, tats, policy, key, lastNow, 0.25);
     const entries = (): StoreEntry[] => {
       if (next() < 0.02) return [{ policy: wrong, key: KEYS[0], cost: 1 }];
       const first = pick(policies);
@@ -242,7 +306,9 @@ describe('gcra.lua against lib/core (differential)', () => {
       const key = next() < 0.05 ? WRONG_CLIENT : pick(crowd.slice(0, -1));
       counts.crowd++;
       if (key === WRONG_CLIENT) counts.crowdWrongType++;
-      return { kind: 'decide', entries: [{ ...previous.entries[0], key }], tats: [], deltas: [] };
+      // Its floor stays (the run sends it once) where Redis certainly holds or lacks this key too.
+      const entry = { ...previous.entries[0], key };
+      return { kind: 'decide', entries: [tats.certain(id(entry), lastNow) ? entry : { ...entry, floor: undefined }], tats: [], deltas: [] };
     };
     const operation = (): Op => (previous = repeated() ?? another() ?? fresh());
     const fresh = (): Op => {
@@ -282,14 +348,10 @@ describe('gcra.lua against lib/core (differential)', () => {
         if (result.status === 'rejected') throw fail(i, 'a result', String(result.reason));
         if (op.kind === 'decide' || op.kind === 'peek') {
           const verdict = result.value as { now: number; outcomes: PolicyOutcome[] };
+          if (op.kind === 'decide' && findsLost(tats, op.entries, now)) counts.lost++;
           const expected =
             op.kind === 'decide'
-              ? decideAll(
-                  op.entries.map((e) => floored(tats.get(id(e)), e.floor)),
-                  now,
-                  op.entries.map((e) => e.policy),
-                  op.entries.map((e) => e.cost),
-                )
+              ? decideAsRedis(tats, op.entries, now)
               : op.entries.map((e) => peek(tats.get(id(e)), now, e.policy, e.cost));
           if (verdict.now !== now || !isEqual(verdict.outcomes, expected)) throw fail(i, expected, verdict.outcomes);
           if (op.kind === 'peek') counts.peeked++;
@@ -330,6 +392,7 @@ describe('gcra.lua against lib/core (differential)', () => {
     expect(await client.lrange(redisKey(prefix, wrong.id, KEYS[0]), 0, -1)).toEqual(['not a tat']);
     for (const policy of policies) expect(await client.lrange(redisKey(prefix, policy.id, WRONG_CLIENT), 0, -1)).toEqual(['not a tat']);
     const covered =
+      counts.lost > 3 &&
       counts.admitted > 1000 &&
       counts.refused > 300 &&
       counts.repeatedKeys > 1000 &&

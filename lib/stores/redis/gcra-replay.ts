@@ -1,4 +1,4 @@
-import { cancel, decideAll, floored, peek, settle, type PolicyOutcome } from '../../core/gcra';
+import { cancel, decideAll, isLost, peek, reseeded, settle, type PolicyOutcome } from '../../core/gcra';
 import { fromReply, nowOfTime } from './gcra-script';
 import type { BatchSettlement } from './batch-settlement';
 import type { BatchRecord, GcraBatch } from './gcra-batch';
@@ -86,16 +86,18 @@ function decide(
   const policies = new Array(n);
   const costs: number[] = new Array(n);
   for (let j = 0; j < n; j++) {
-    read[j] = floored(tats[keyIndexes[at + j]], entries[j].floor);
-    policies[j] = entries[j].policy;
-    costs[j] = entries[j].cost;
+    const { floor, policy, cost } = entries[j];
+    read[j] = reseeded(tats[keyIndexes[at + j]], floor, now, policy, cost);
+    policies[j] = policy;
+    costs[j] = cost;
   }
   const outcomes: PolicyOutcome[] = decideAll(read, now, policies, costs);
   let charged = true;
   for (let j = 0; j < n; j++) if (!outcomes[j].admits) charged = false;
-  // The tats follow what the script did (a charge, or a block), so the rest of the batch is replayed on Redis's state.
+  // The tats follow what the script did (a re-seed, a charge, or a block), so the rest of the batch is replayed on Redis's state.
   for (let j = 0; j < n; j++) {
     const k = keyIndexes[at + j];
+    if (isLost(tats[k], entries[j].floor, now)) tats[k] = read[j];
     if (scriptCharged || outcomes[j].blocked) tats[k] = outcomes[j].tat;
     if (scriptCharged) refusals.charged(entries[j].policy.id, entries[j].key);
   }

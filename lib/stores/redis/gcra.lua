@@ -16,7 +16,7 @@
 --           it) kind, emissionMs, tauMs, maxWaitMs, blockMs; then one group per request, back to
 --           back: an op letter, the number of entries n, then per entry the index k of its key in
 --           KEYS and the op's arguments (p: the index of its policy, 1-based):
---   'd' decide:  k, p, cost, floor ('' for none: see `floored`)
+--   'd' decide:  k, p, cost, floor ('' for none: see `reseeded`)
 --   'r' a run of n decides of one entry each, all the same (k, p, cost, floor, given once): a hot
 --       key's requests in a row cost no arguments of their own, and get a flag each
 --   'R' the same, but each on the key after the last's (keys k .. k + n - 1): many clients' requests
@@ -89,12 +89,19 @@ if ARGV[1] == 'L' then
     unit = math.min(tauMs, maxWaitMs + emissionMs)
     ahead = math.min(tauMs, maxWaitMs + increment)
   end
-  local tat = read
-  if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+  local tat, written = read, read
+  if floor ~= nil then
+    if tat == nil and floor - now > EPSILON_MS then
+      tat = math.max(floor, now + ahead)
+      written = tat
+    elseif tat == nil or tat < floor then
+      tat = floor
+    end
+  end
   local base = now
   if tat ~= nil and tat - now > EPSILON_MS then base = tat end
   local newTat = base + increment
-  local flag, written = '0', read
+  local flag = '0'
   if newTat - now <= ahead + EPSILON_MS then
     flag = '1'
     written = newTat
@@ -102,12 +109,9 @@ if ARGV[1] == 'L' then
     local blockedTat = now + blockMs + unit - emissionMs
     if blockedTat > base then written = blockedTat end
   end
+  -- only ever ahead of what was read (a re-seed, a charge, a block)
   if written ~= nil and written ~= read then
-    if written <= now then
-      redis.call('DEL', KEYS[1])
-    else
-      redis.call('SET', KEYS[1], written, 'PXAT', format('%d', math.min(math.ceil(written), MAX_EXPIRY_MS) + EPOCH_MS))
-    end
+    redis.call('SET', KEYS[1], written, 'PXAT', format('%d', math.min(math.ceil(written), MAX_EXPIRY_MS) + EPOCH_MS))
   end
   return time[1] .. '\n' .. time[2] .. '\n' .. (read and value or '') .. '\n' .. flag
 end
@@ -162,7 +166,14 @@ while a <= last do
       local flag = '-1'
       if not (wrong and wrong[k]) then
         local tat = tats[k]
-        if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
+        if floor ~= nil then
+          if tat == nil and floor - now > EPSILON_MS then
+            tat = math.max(floor, now + ahead)
+            tats[k] = tat
+          elseif tat == nil or tat < floor then
+            tat = floor
+          end
+        end
         local base = now
         if tat ~= nil and tat - now > EPSILON_MS then base = tat end
         local newTat = base + increment
@@ -193,20 +204,13 @@ while a <= last do
       -- nothing to change
     elseif op == 'd' then
       -- decideAll: charged to every policy only if every policy admits.
-      local newTats = {}
+      local newTats, reseeds = {}, nil
       for j = 1, n do
         local e = a + (j - 1) * 4
         local b = tonumber(ARGV[e + 1]) * 5 - 3
         local tat, kind = tats[tonumber(ARGV[e])], ARGV[b]
         local emissionMs, tauMs, maxWaitMs, cost = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[e + 2])
-        -- floored: the latest state the calling process saw while it holds slots, when the stored one is behind it (lost)
-        local floor = tonumber(ARGV[e + 3])
-        if floor ~= nil and (tat == nil or tat < floor) then tat = floor end
-        -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
-        local base = now
-        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
         local increment = cost * emissionMs
-        local newTat = base + increment
         -- aheadMs: reject: tau; waiting token bucket: tau + maxWait; waiting leaky bucket: min(tau, maxWait + increment)
         local ahead = tauMs
         if kind == 'tw' then
@@ -214,8 +218,30 @@ while a <= last do
         elseif kind == 'lw' then
           ahead = math.min(tauMs, maxWaitMs + increment)
         end
+        -- reseeded: the latest state the calling process saw, when the stored one is behind it; a full
+        -- queue when there is no key under a floor still ahead (lost), written even on a refusal
+        local floor = tonumber(ARGV[e + 3])
+        if floor ~= nil then
+          if tat == nil and floor - now > EPSILON_MS then
+            tat = math.max(floor, now + ahead)
+            reseeds = reseeds or {}
+            reseeds[j] = tat
+          elseif tat == nil or tat < floor then
+            tat = floor
+          end
+        end
+        -- step: base = startOf(tat, now) (a tat within EPSILON of now counts as now)
+        local base = now
+        if tat ~= nil and tat - now > EPSILON_MS then base = tat end
+        local newTat = base + increment
         if not (newTat - now <= ahead + EPSILON_MS) then flag = '0' end
         newTats[j] = newTat
+      end
+      if reseeds then
+        for j = 1, n do
+          local k = tonumber(ARGV[a + (j - 1) * 4])
+          if reseeds[j] and tats[k] == nil then tats[k] = reseeds[j] end
+        end
       end
       if flag == '1' then
         for j = 1, n do tats[tonumber(ARGV[a + (j - 1) * 4])] = newTats[j] end
@@ -283,16 +309,19 @@ while a <= last do
   end
 end
 
--- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters
--- (a tat <= now is no state), and an absolute expiry cannot come out early from Redis truncating
--- its own clock to whole ms. The tat is given to redis.call as a number (Redis prints it exactly,
--- with no Lua string made); the expiry as '%d' text, an integer's printing being far cheaper than
--- the '%.17g' some Redis versions print every number with.
+-- Write each changed key once. PXAT, not PX: the key lives exactly as long as its state matters,
+-- and an absolute expiry cannot come out early from Redis truncating its own clock to whole ms.
+-- A state given back (a cancel, a refund) keeps the key's expiry, the latest state it held, even
+-- where it is now no state (<= now): a process that saw that state may send it as a floor until
+-- then, and no key under it must mean a lost bucket, not a refunded one (lib/core `isLost`). The
+-- tat is given to redis.call as a number (Redis prints it exactly, with no Lua string made); the
+-- expiry as '%d' text, an integer's printing being far cheaper than the '%.17g' some Redis
+-- versions print every number with.
 for k = 1, nkeys do
-  local tat = tats[k]
-  if tat ~= nil and tat ~= read[k] then
-    if tat <= now then
-      redis.call('DEL', KEYS[k])
+  local tat, was = tats[k], read[k]
+  if tat ~= nil and tat ~= was then
+    if was ~= nil and tat < was then
+      redis.call('SET', KEYS[k], tat, 'KEEPTTL')
     else
       redis.call('SET', KEYS[k], tat, 'PXAT', format('%d', math.min(math.ceil(tat), MAX_EXPIRY_MS) + EPOCH_MS))
     end
