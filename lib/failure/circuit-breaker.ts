@@ -21,6 +21,8 @@ export class CircuitBreaker {
   private state: BreakerState = 'closed';
   private failuresInARow = 0;
   private openedAt = 0;
+  /** Whether a call holds the half-open breaker's probe (else the next call takes it). */
+  private probeOut = false;
   private readonly failures: number;
   private readonly probeAfterMs: number;
 
@@ -41,11 +43,25 @@ export class CircuitBreaker {
   /** Whether a call may go to the store now; moving to half-open hands this caller the probe. */
   allow(): boolean {
     if (this.state === 'closed') return true;
-    if (this.state === 'open' && this.clock.now() - this.openedAt >= this.probeAfterMs) {
+    if (this.state === 'half-open') {
+      if (this.probeOut) return false;
+      this.probeOut = true;
+      return true;
+    }
+    if (this.clock.now() - this.openedAt >= this.probeAfterMs) {
+      this.probeOut = true;
       this.move('half-open');
       return true;
     }
     return false;
+  }
+
+  /**
+   * Takes back the probe of a call the store answered without reaching it (RedisStore's refusal
+   * cache): it proves nothing of the store's health, so the next call probes.
+   */
+  unreached(): void {
+    this.probeOut = false;
   }
 
   /** Lets the next call probe at once (the store says it is reachable again), instead of at the next scheduled probe. */

@@ -35,7 +35,9 @@ export class WatchedCall<T> implements StoreCall<T>, GuardedCall {
 
   resolve(value: T): void {
     if (this.watcher.answered(this)) return;
-    this.breaker.success();
+    // Answered before it was put under a deadline, it never reached the store (a refusal it remembers).
+    if (this.group === undefined) this.breaker.unreached();
+    else this.breaker.success();
     this.resolveCaller(value);
   }
 

@@ -235,4 +235,24 @@ describe('GuardedStore around a store that answers a decision at once through de
     expect(health).toEqual(['open']);
     expect(clock.pending).toBe(0);
   });
+
+  it('a probe it answers at once proves nothing of the store: the breaker stays half-open, and the next call probes the store', async () => {
+    const clock = new FakeClock();
+    const memory = new MemoryStore({ clock });
+    const inner = new SwitchableStore(memory, 'call');
+    const health: BreakerState[] = [];
+    const store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
+    const reaching = inner.decideInto!;
+    inner.mode = 'failing';
+    for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
+    await clock.advance(1000);
+    inner.decideInto = (list, call) => call.resolve(memory.decideNow(list));
+    expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
+    expect(health).toEqual(['open', 'half-open']);
+    inner.decideInto = reaching;
+    const before = inner.calls;
+    await expect(store.decide(entries)).rejects.toMatchObject({ code: 'LIMITER_STORE_UNAVAILABLE' });
+    expect(inner.calls).toBe(before + 1);
+    expect(health).toEqual(['open', 'half-open', 'open']);
+  });
 });
