@@ -19,8 +19,9 @@ describe('LimiterModule with store: { redis }', () => {
     return moduleRef.init();
   }
 
-  it('reuses a client passed in, and leaves it open on shutdown', async () => {
+  it('reuses a client passed in, and leaves it open on shutdown, with none of its listeners', async () => {
     const prefix = uniquePrefix('module');
+    const listeners = admin.eventNames().map((name) => [name, admin.listenerCount(name)]);
     const app = await start({ redis: admin, prefix });
     expect(app.get(LimiterStore)).toBeInstanceOf(RedisStore);
     const limiter = app.get(LimiterService);
@@ -30,6 +31,7 @@ describe('LimiterModule with store: { redis }', () => {
     await app.close();
     expect(admin.status).toBe('ready');
     expect(await admin.ping()).toBe('PONG');
+    expect(admin.eventNames().map((name) => [name, admin.listenerCount(name)])).toEqual(listeners);
   });
 
   it('creates a client from options (or a URL) and closes it on shutdown', async () => {

@@ -17,16 +17,18 @@ export class RedisConnection {
   private lent?: Redis;
   private readonly watchers: Redis[] = [];
   private readonly readyListeners: (() => void)[] = [];
+  /** On the client's 'ready', taken off at close: a client passed in outlives the stores made on it. */
+  private readonly mainReady = (): void => {
+    this.giveBack();
+    this.ready();
+  };
 
   constructor(
     private readonly main: RedisClient,
     /** The options the store made a Sentinel client from; undefined: no lending (a single node, a Cluster, a client passed in). */
     sentinel?: RedisOptions,
   ) {
-    main.on('ready', () => {
-      this.giveBack();
-      this.ready();
-    });
+    main.on('ready', this.mainReady);
     if (sentinel?.sentinels?.length && sentinel.name) this.watch(sentinel);
   }
 
@@ -42,6 +44,7 @@ export class RedisConnection {
 
   /** Closes the watchers and any lent connection (the client is closed by its owner). */
   close(): void {
+    this.main.off('ready', this.mainReady);
     this.giveBack();
     for (const watcher of this.watchers) watcher.disconnect();
   }
