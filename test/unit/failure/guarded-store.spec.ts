@@ -218,13 +218,24 @@ describe.each(['promise', 'call'] as const)('GuardedStore: a deadline and a circ
 });
 
 describe('GuardedStore around a store that answers a decision at once through decideInto (RedisStore: a refusal it remembers)', () => {
+  let clock: FakeClock;
+  let memory: MemoryStore;
+  let inner: SwitchableStore;
+  let health: BreakerState[];
+  let store: GuardedStore;
+  /** What RedisStore does with a refusal it remembers: the answer, given before decideInto returns. */
+  const atOnce: NonNullable<SwitchableStore['decideInto']> = (list, call) => call.resolve(memory.decideNow(list));
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    memory = new MemoryStore({ clock });
+    inner = new SwitchableStore(memory, 'call');
+    health = [];
+    store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
+  });
+
   it('passes the answer on with no deadline to watch; a call that throws fails alone, counted as one failure each', async () => {
-    const clock = new FakeClock();
-    const memory = new MemoryStore({ clock });
-    const inner = new SwitchableStore(memory, 'call');
-    const health: BreakerState[] = [];
-    const store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
-    inner.decideInto = (list, call) => call.resolve(memory.decideNow(list));
+    inner.decideInto = atOnce;
     expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
     expect(clock.pending).toBe(0);
     inner.decideInto = () => {
@@ -237,16 +248,11 @@ describe('GuardedStore around a store that answers a decision at once through de
   });
 
   it('a probe it answers at once proves nothing of the store: the breaker stays half-open, and the next call probes the store', async () => {
-    const clock = new FakeClock();
-    const memory = new MemoryStore({ clock });
-    const inner = new SwitchableStore(memory, 'call');
-    const health: BreakerState[] = [];
-    const store = new GuardedStore(inner, clock, { timeoutMs: 100, failures: 3, probeAfterMs: 1000 }, (state) => health.push(state));
     const reaching = inner.decideInto!;
     inner.mode = 'failing';
     for (let i = 0; i < 3; i++) await store.decide(entries).catch(() => undefined);
     await clock.advance(1000);
-    inner.decideInto = (list, call) => call.resolve(memory.decideNow(list));
+    inner.decideInto = atOnce;
     expect((await store.decide(entries)).outcomes[0].admits).toBe(true);
     expect(health).toEqual(['open', 'half-open']);
     inner.decideInto = reaching;
